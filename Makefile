@@ -1,0 +1,35 @@
+# make demo   install, then run the main job on the built-in demo fleet
+# make test   install, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SOURCES := pyproject.toml setup.py $(shell find placement -name '*.pyx' -o -name '*.pxd' 2>/dev/null)
+
+.PHONY: demo test test-debug bench install clean
+
+$(VENV)/.installed: $(SOURCES)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/placement demo
+
+test: install
+	$(PY) -m pytest
+
+# The kernels rebuilt with bounds checks on, and the suite run against them.
+test-debug: install
+	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
+	$(PY) -m pytest -x -p no:randomly
+	rm -f $(VENV)/.installed
+
+bench: install
+	$(PY) -m pip install --quiet -e '.[test,peers]'
+	$(PY) -m pytest benchmarks --benchmark-enable
+
+clean:
+	rm -rf $(VENV) build *.egg-info placement/**/*.so placement/**/*.c

@@ -1,0 +1,171 @@
+"""The ``placement`` command: a standalone tester for expressions.
+
+    placement check EXPR [--json]                 parse, canonical form, errors with a caret, lint
+    placement eval EXPR (--fleet F [--tasks T] | --demo N) [--json]
+    placement demo                                the ECS documentation's examples on a demo fleet
+
+Exit codes: 0 ok / something matched, 1 nothing matched, 2 bad input. ``--json`` output is a
+contract other tools parse; the plain output is for people.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from placement.errors import InputError, PlacementError, render_problem
+from placement.fleet import Fleet, demo
+from placement.lang.parser import DEFAULT_MAX_LENGTH
+from placement.predicate import compile
+
+OK, NO_MATCH, BAD_INPUT = 0, 1, 2
+
+
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors come back to ``main``, to be reported as bad input (exit 2)
+    in the shape the caller asked for."""
+
+    def error(self, message):
+        raise _UsageError(self, message)
+
+
+def _arguments() -> argparse.ArgumentParser:
+    parser = _Parser(prog="placement", description="Check and evaluate Amazon ECS cluster query expressions.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def expression_command(name: str, help: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help)
+        command.add_argument("expression", help="a memberOf expression, e.g. 'attribute:stack == prod'")
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        command.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH,
+                             help=f"longest accepted expression (default {DEFAULT_MAX_LENGTH}, the ECS limit)")
+        return command
+
+    expression_command("check", "parse and type-check; print the canonical form and warnings")
+    evaluate = expression_command("eval", "print the instances an expression selects")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--fleet", type=Path, help="JSON of 'aws ecs describe-container-instances'")
+    source.add_argument("--demo", type=int, metavar="N", help="a generated demo fleet of N instances")
+    evaluate.add_argument("--tasks", type=Path, help="JSON of 'aws ecs describe-tasks' (for task:group)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the demo fleet")
+
+    show = commands.add_parser("demo", help="evaluate the ECS documentation's examples on a demo fleet")
+    show.add_argument("--size", type=int, default=200, help="instances in the demo fleet")
+    show.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _arguments().parse_args(argv)
+    except _UsageError as error:
+        if "--json" in argv:
+            print(json.dumps({"error": {"kind": "input", "message": str(error), "span": None}}))
+        else:
+            error.parser.print_usage(sys.stderr)
+            print(f"{error.parser.prog}: error: {error}", file=sys.stderr)
+        return BAD_INPUT
+    try:
+        return {"check": _check, "eval": _eval, "demo": _demo}[args.command](args)
+    except PlacementError as error:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": error.to_json()}))
+        else:
+            print(error.render(), file=sys.stderr)
+        return BAD_INPUT
+
+
+def _check(args) -> int:
+    predicate = compile(args.expression, max_length=args.max_length)
+    warnings = predicate.warnings()
+    if args.json:
+        print(json.dumps({"valid": True, "canonical": predicate.canonical,
+                          "warnings": [w.to_json() for w in warnings]}))
+    else:
+        print(predicate.canonical)
+        _print_warnings(warnings, args.expression)
+    return OK
+
+
+def _load_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise InputError(f"cannot read {what} file {str(path)!r}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{what} file {str(path)!r} is not JSON: {error}") from None
+
+
+def _fleet(args) -> Fleet:
+    if args.demo is not None:
+        if args.demo < 0:
+            raise InputError(f"--demo needs a non-negative size, got {args.demo}")
+        return demo(args.demo, args.seed)
+    tasks = _load_json(args.tasks, "tasks") if args.tasks else None
+    return Fleet.from_ecs(_load_json(args.fleet, "fleet"), tasks)
+
+
+def _eval(args) -> int:
+    predicate = compile(args.expression, max_length=args.max_length)
+    fleet = _fleet(args)
+    mask = predicate.evaluate(fleet)
+    matches = fleet.ids(mask)
+    warnings = predicate.warnings(fleet)
+    if args.json:
+        print(json.dumps({"matches": matches, "count": len(matches), "total": len(fleet),
+                          "warnings": [w.to_json() for w in warnings]}))
+    else:
+        print(predicate.canonical)
+        print(_table([fleet[fleet.position(arn)] for arn in matches]))
+        print(f"{len(matches)} of {len(fleet)} instances match")
+        _print_warnings(warnings, args.expression)
+    return OK if matches else NO_MATCH
+
+
+def _demo(args) -> int:
+    from placement.examples import ECS_DOC_EXAMPLES, FLEET_EXAMPLES
+    fleet = demo(args.size, args.seed)
+    print(f"demo fleet: {len(fleet)} instances (seed {args.seed}); "
+          f"try: placement eval EXPR --demo {args.size} --seed {args.seed}")
+    width = max(map(len, ECS_DOC_EXAMPLES + FLEET_EXAMPLES))
+    for title, examples in (("examples from the ECS documentation", ECS_DOC_EXAMPLES),
+                            ("examples for this fleet", FLEET_EXAMPLES)):
+        print(f"\n{title}:")
+        for text in examples:
+            predicate = compile(text)
+            ids = fleet.ids(predicate.evaluate(fleet))
+            sample = ", ".join(_short(arn) for arn in ids[:2]) + (", ..." if len(ids) > 2 else "")
+            print(f"  {text:<{width}}  {len(ids):>5} / {len(fleet)}  {sample}")
+            for warning in predicate.warnings(fleet):
+                print(f"  {'':<{width}}  warning: {warning.message}")
+    return OK
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1][:12]
+
+
+def _table(instances) -> str:
+    header = ("instance", "ec2InstanceId", "instance-type", "availability-zone", "status")
+    rows = [header] + [(
+        _short(i.arn), i.ec2_instance_id or "-", i.attributes.get("ecs.instance-type") or "-",
+        i.attributes.get("ecs.availability-zone") or "-", i.status or "-") for i in instances]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _print_warnings(warnings, source: str) -> None:
+    for warning in warnings:
+        print(render_problem("warning", warning, source), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

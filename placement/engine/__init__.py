@@ -1,0 +1,1 @@
+"""Evaluation of a typed expression over a fleet."""

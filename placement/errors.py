@@ -1,0 +1,119 @@
+"""Errors of every stage, and the one renderer that draws a caret under a span.
+
+Every error that user input can cause is a ``PlacementError``: it carries the source text, the
+span(s) it is about, a message and a hint, as data. Nothing else in the package formats carets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """Half-open character range ``[start, end)`` in the source text."""
+
+    start: int
+    end: int
+
+    def __post_init__(self):
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"bad span {self.start}..{self.end}")
+
+    def cover(self, other: "Span") -> "Span":
+        return Span(min(self.start, other.start), max(self.end, other.end))
+
+    def as_list(self) -> list[int]:
+        return [self.start, self.end]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about one place in the source: the unit that errors and warnings share."""
+
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    code: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"message": self.message}
+        if self.code:
+            out["code"] = self.code
+        if self.span is not None:
+            out["span"] = self.span.as_list()
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+class PlacementError(Exception):
+    """Base of every error that bad input can cause. ``kind`` is ``syntax``, ``type`` or ``input``."""
+
+    kind = "input"
+
+    def __init__(self, message: str, *, source: str | None = None, span: Span | None = None,
+                 hint: str | None = None, problems: tuple[Problem, ...] = ()):
+        self.problems = problems or (Problem(message, span, hint),)
+        first = self.problems[0]
+        self.message, self.span, self.hint, self.source = first.message, first.span, first.hint, source
+        super().__init__(self.message)
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, **self.problems[0].to_json()}
+        if self.span is None:
+            out["span"] = None
+        if len(self.problems) > 1:
+            out["errors"] = [p.to_json() for p in self.problems]
+        return out
+
+    def render(self) -> str:
+        """The error for a person: every problem with the source line and a caret under its span."""
+        return "\n".join(render_problem(f"{self.kind} error", p, self.source) for p in self.problems)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class QuerySyntaxError(PlacementError):
+    """The text is not an expression of the cluster query language."""
+
+    kind = "syntax"
+
+
+class QueryTypeError(PlacementError):
+    """The expression parses but a subject, operator or literal does not fit (SPEC 1.2-1.4)."""
+
+    kind = "type"
+
+
+class InputError(PlacementError):
+    """A fleet, task or request document is malformed."""
+
+    kind = "input"
+
+
+def render_problem(label: str, problem: Problem, source: str | None) -> str:
+    """``label: message``, the source line holding the span with carets under it, then the hint."""
+    lines = [f"{label}: {problem.message}"]
+    if source is not None and problem.span is not None:
+        start, end = problem.span.start, problem.span.end
+        line_start = source.rfind("\n", 0, start) + 1
+        line_end = source.find("\n", start)
+        line_end = len(source) if line_end == -1 else line_end
+        column = start - line_start
+        lines.append(f"  at line {source.count(chr(10), 0, start) + 1}, column {column + 1}")
+        # Long lines are cut to a window around the span so the caret stays on screen.
+        left = max(line_start, start - _WINDOW // 2)
+        right = min(line_end, max(left + _WINDOW, start + 1))
+        text = source[left:right].replace("\t", " ")
+        prefix = "..." if left > line_start else ""
+        suffix = "..." if right < line_end else ""
+        width = max(1, min(end, right) - start)
+        lines.append("    " + prefix + text + suffix)
+        lines.append("    " + " " * (len(prefix) + start - left) + "^" * width)
+    if problem.hint:
+        lines.append(f"  hint: {problem.hint}")
+    return "\n".join(lines)
+
+
+_WINDOW = 100

@@ -1,0 +1,1 @@
+"""The language: text -> AST (parser) -> typed IR (check)."""

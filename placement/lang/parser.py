@@ -1,0 +1,219 @@
+"""Stage ``parse``: text -> ``ast.Expr``. The only module that imports lark.
+
+Checks run in the order SPEC 1.4 fixes: length limit, template residue, syntax. Lark's errors
+are translated into ``QuerySyntaxError`` with a span and a message written for the person who
+typed the expression; the parse tree is converted to the AST without recursion, so a deeply
+nested expression gets a clear error instead of a ``RecursionError``.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from placement.errors import QuerySyntaxError, Span
+from placement.lang import ast
+
+DEFAULT_MAX_LENGTH = 2000      # the ECS API's limit on a memberOf expression
+MAX_NESTING = 100              # parentheses / not / and / or levels; real expressions use < 10
+
+_RESIDUE = re.compile(
+    r"\$\{[^}]*\}?"                           # ${var.x}   Terraform, CloudFormation Sub, shell
+    r"|\{\{.*?(?:\}\}|$)"                     # {{ env }}  Jinja, Helm, Go templates
+    r"|#\{[^}]*\}?"                           # #{x}       Ruby, Octopus
+    r"|(?<!\(\?P)(?<!\(\?)<[A-Za-z_][\w.-]*>",  # <name>     doc placeholders; not (?P<name>...)
+    re.S,
+)
+_OPERATORS = ", ".join(op.value for op in ast.Op)
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    try:
+        text = resources.files("placement.grammar").joinpath("cluster_query.lark").read_text()
+    except (ModuleNotFoundError, FileNotFoundError):     # running from a source tree
+        text = (Path(__file__).resolve().parents[2] / "grammar" / "cluster_query.lark").read_text()
+    return Lark(text, parser="lalr", lexer="contextual", propagate_positions=True)
+
+
+def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> ast.Expr:
+    """Parse one expression; raise ``QuerySyntaxError`` with a span on any problem."""
+    if not isinstance(text, str):
+        raise QuerySyntaxError(f"an expression must be a string, not {type(text).__name__}")
+    if len(text) > max_length:
+        raise QuerySyntaxError(
+            f"expression is {len(text)} characters long; the limit is {max_length}",
+            source=text, span=Span(max_length, len(text)),
+            hint="ECS rejects memberOf expressions over 2000 characters; pass max_length to allow more")
+    residue = _RESIDUE.search(text)
+    if residue:
+        raise QuerySyntaxError(
+            f"expression looks un-rendered: template placeholder {residue.group()!r}",
+            source=text, span=Span(residue.start(), residue.end()),
+            hint="render the template (Terraform, CloudFormation, Jinja, ...) before using the expression")
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as error:
+        raise _syntax_error(text, error) from None
+    return _to_ast(tree, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# parse tree -> AST
+
+def _span_of(item) -> Span:
+    if isinstance(item, Token):
+        return Span(item.start_pos, item.end_pos)
+    return Span(item.meta.start_pos, item.meta.end_pos)
+
+
+def _literal(token: Token) -> ast.Literal:
+    span = Span(token.start_pos, token.end_pos)
+    if token.type == "QUOTED":
+        return ast.Literal(_unquote(token.value[1:-1]), span, quoted=True)
+    return ast.Literal(token.value, span)
+
+
+def _unquote(body: str) -> str:
+    """Undo the escapes \\' \\" \\\\; any other backslash stays as it is (SPEC 1.4)."""
+    return re.sub(r"\\(['\"\\])", r"\1", body)
+
+
+def _comparison(tree: Tree) -> ast.Comparison:
+    subject, op_token, *args = tree.children
+    return ast.Comparison(
+        subject=subject.value,
+        op=ast.OP_SPELLINGS[op_token.value.lower()],
+        args=tuple(_literal(a) for a in args),
+        span=_span_of(tree), subject_span=_span_of(subject), op_span=_span_of(op_token))
+
+
+def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
+    """Bottom-up, iterative conversion; every node's nesting depth is checked on the way."""
+    if not isinstance(tree, Tree):
+        raise QuerySyntaxError("not an expression", source=text, span=Span(0, len(text)))
+    built: dict[int, ast.Expr] = {}
+    depth: dict[int, int] = {}
+    for node in tree.iter_subtrees():        # children always come before their parent
+        kids = [c for c in node.children if isinstance(c, Tree)]
+        level = 1 + max((depth[id(k)] for k in kids), default=0)
+        if level > MAX_NESTING:
+            raise QuerySyntaxError(
+                f"expression nests more than {MAX_NESTING} levels deep",
+                source=text, span=_span_of(node), hint="simplify the expression")
+        depth[id(node)] = level
+        span = _span_of(node)
+        if node.data in ("single", "listed", "unary"):
+            result: ast.Expr = _comparison(node)
+        elif node.data == "group":
+            result = built[id(kids[0])]
+        elif node.data == "negation":
+            result = ast.Not(built[id(kids[0])], span)
+        elif node.data == "and_expr":
+            result = ast.And(tuple(built[id(k)] for k in kids), span)
+        elif node.data == "or_expr":
+            result = ast.Or(tuple(built[id(k)] for k in kids), span)
+        else:                                  # pragma: no cover - the grammar has no other rule
+            raise AssertionError(node.data)
+        built[id(node)] = result
+    return built[id(tree)]
+
+
+# ---------------------------------------------------------------------------------------------
+# lark errors -> messages for people
+
+_EXPECTING_OPERATOR = {"VALUE_OP", "LIST_OP", "UNARY_OP"}
+_EXPECTING_VALUE = {"BARE", "QUOTED"}
+
+
+def _syntax_error(text: str, error: UnexpectedInput) -> QuerySyntaxError:
+    expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    stack = error.interactive_parser.parser_state.value_stack if getattr(error, "interactive_parser", None) else []
+    previous = stack[-1] if stack else None
+    if isinstance(error, UnexpectedCharacters):
+        at = error.pos_in_stream
+        found, span = text[at], Span(at, at + 1)
+        if found in "'\"":
+            return QuerySyntaxError(f"unterminated quoted string starting with {found}", source=text,
+                                    span=Span(at, len(text)), hint=f"close the string with a matching {found}")
+    else:
+        token = error.token
+        if token.type == "$END":
+            found, span = None, Span(len(text), len(text))
+        else:
+            found, span = token.value, Span(token.start_pos, token.end_pos)
+
+    def fail(message: str, where: Span = span, hint: str | None = None) -> QuerySyntaxError:
+        return QuerySyntaxError(message, source=text, span=where, hint=hint)
+
+    prev_text = previous.value if isinstance(previous, Token) else None
+    prev_span = _span_of(previous) if previous is not None else None
+
+    in_list = any(isinstance(item, Token) and item.type == "LSQB" for item in stack)
+
+    if expected & _EXPECTING_OPERATOR:                        # after a subject
+        subject = prev_text or ""
+        if subject.lower() in ("and", "or") and len(stack) > 1:
+            return fail(f"expected an expression after {stack[-2].value!r}, found the keyword {subject!r}",
+                        prev_span)
+        if found is None:
+            name = subject.split(":", 1)[1] if subject.startswith("attribute:") else subject
+            return fail(f"{subject!r} has no operator", prev_span,
+                        hint=f"a simple expression is 'subject operator [argument]'; to select instances "
+                             f"that have the attribute, write 'attribute:{name} exists'")
+        if prev_span is not None and span.start == prev_span.end:
+            return fail(f"{found[0]!r} cannot appear in a subject", Span(span.start, span.start + 1),
+                        hint="subjects are letters, digits and _ . : / \\ -, e.g. attribute:ecs.instance-type")
+        return fail(f"expected an operator after {subject!r}, found {found!r}",
+                    hint=f"operators: {_OPERATORS}")
+    if expected & _EXPECTING_VALUE:                           # after an operator, '[' or ','
+        if prev_text == "[":
+            if found == "]":
+                return fail("empty list", prev_span.cover(span), hint="a list needs at least one item")
+            if found == ",":
+                return fail("list starts with a comma", hint="remove the leading ','")
+        if prev_text == ",":
+            if found == "]":
+                return fail("trailing comma in list", prev_span, hint="remove the ',' before ']'")
+            if found == ",":
+                return fail("empty item in list", hint="remove the extra ','")
+        if found is None:
+            return fail(f"missing value after {prev_text!r}", prev_span.cover(span) if prev_span else span)
+        if found == "[":
+            return fail(f"{prev_text!r} takes one value, not a list",
+                        hint="use 'in [a, b]' to compare with several values")
+        if found in "()":
+            return fail(f"a value cannot contain {found!r} unless quoted",
+                        hint="quote patterns with parentheses, e.g. =~ '(m5|c5)\\..*'")
+        return fail(f"unexpected {found!r} where a value was expected")
+    if expected == {"LSQB"}:                                  # after in / !in
+        return fail(f"{prev_text!r} takes a list in brackets", span if found else prev_span,
+                    hint=f"write {prev_text} [a, b]")
+    if in_list:
+        if found is None:
+            return fail("missing ']' to close the list")
+        return fail(f"expected ',' or ']' in the list, found {found!r}",
+                    hint="quote list items that contain spaces or special characters")
+    if expected & {"SUBJECT", "NOT", "LPAR"}:                 # where an expression must start
+        if found is None:
+            if prev_text is None:
+                return fail("empty expression", Span(0, len(text)))
+            return fail(f"expression ends after {prev_text!r}", hint="add the expression that follows")
+        if found == ")":
+            return fail("unexpected ')'", hint="parentheses must enclose an expression")
+        return fail(f"expected a subject, found {found!r}",
+                    hint="a simple expression starts with a subject such as attribute:NAME, ec2InstanceId, "
+                         "task:group, runningTasksCount, agentVersion, agentConnected or registeredAt")
+    # after a complete simple expression or group
+    if found is None:
+        return fail("missing ')'", hint="every '(' needs a matching ')'")
+    if found == ")":
+        return fail("unmatched ')'", hint="remove it or add the matching '('")
+    if prev_text is not None and previous.type == "UNARY_OP":
+        return fail(f"{prev_text!r} takes no argument", hint=f"remove {found!r}")
+    return fail(f"expected 'and', 'or' or the end of the expression, found {found!r}",
+                hint="quote values that contain spaces")
