@@ -10,7 +10,8 @@ SOURCES := pyproject.toml setup.py $(shell find placement -name '*.pyx' -o -name
 $(VENV)/.installed: $(SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet 'setuptools>=77' wheel 'Cython>=3.0' 'numpy>=2.0'
+	$(PY) -m pip install --quiet --no-build-isolation -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -23,7 +24,7 @@ test: install
 
 # The kernels rebuilt with bounds checks on, and the suite run against them.
 test-debug: install
-	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
+	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .
 	$(PY) -m pytest -x -p no:randomly
 	rm -f $(VENV)/.installed
 

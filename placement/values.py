@@ -21,6 +21,38 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 Version = tuple[int, int, int]
 
+ABSENT = object()        # a field the instance does not have
+VALUELESS = object()     # an attribute the instance has without a value (ecs.capability.*)
+
+INT_ABSENT = -(1 << 63)          # the int64 key of "no value" in numeric columns
+INT_MAX = (1 << 63) - 1
+
+
+def clamp_int64(value: int) -> int:
+    """An integer literal as an int64 key: beyond the range, it compares like the extreme."""
+    return max(INT_ABSENT + 1, min(INT_MAX, value))
+
+
+_VERSION_BITS = (22, 20, 20)        # major, minor, patch: 62 bits, order-preserving
+
+
+def pack_version(version: tuple[int, int, int] | None) -> int:
+    """An agent version as one order-preserving int64; out-of-range components sort last."""
+    if version is None:
+        return INT_ABSENT
+    major, minor, patch = version
+    if major >= 1 << 22 or minor >= 1 << 20 or patch >= 1 << 20:
+        return INT_MAX
+    return (major << 40) | (minor << 20) | patch
+
+
+def unpack_version(packed: int) -> tuple[int, int, int] | None:
+    if packed == INT_ABSENT:
+        return None
+    return (packed >> 40, (packed >> 20) & 0xFFFFF, packed & 0xFFFFF)
+
+
+
 
 def parse_number(text: str) -> float | None:
     """``-?digits[.digits][e±digits]``: the numbers attribute ordering compares."""

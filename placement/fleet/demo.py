@@ -11,13 +11,13 @@ already taken out of `remainingResources`. `demo(n, seed)` ingests them into a `
 It exists so that examples, the CLI, benchmarks and tests have a realistic fleet of any
 size without AWS access. Same (n, seed) gives identical documents.
 
-For speed (100,000 instances in a few seconds) attribute dicts are shared between
-instances: treat the documents as read-only, or `json` round-trip them before editing.
+For speed (100,000 instances in a few seconds), objects that many instances have in common
+(attribute dicts, registeredResources, versionInfo, the PORTS_UDP entry) are shared between
+them: treat the documents as read-only, or `json` round-trip them before editing in place.
 """
 from __future__ import annotations
 
 import bisect
-import datetime as _dt
 import gc
 import random
 from typing import TYPE_CHECKING
@@ -33,18 +33,14 @@ DAY_MS = 86_400_000
 
 # (type, vCPUs, memory GiB, GPUs, family, weight); family picks the AMI line.
 INSTANCE_TYPES = (
-    ("t2.micro", 1, 1, 0, "x86", 2), ("t3.medium", 2, 4, 0, "x86", 6),
-    ("t3.large", 2, 8, 0, "x86", 6), ("m5.large", 2, 8, 0, "x86", 14),
-    ("m5.xlarge", 4, 16, 0, "x86", 12), ("m5.2xlarge", 8, 32, 0, "x86", 6),
-    ("m5.4xlarge", 16, 64, 0, "x86", 2), ("c5.large", 2, 4, 0, "x86", 4),
-    ("c5.xlarge", 4, 8, 0, "x86", 6), ("c5.2xlarge", 8, 16, 0, "x86", 3),
-    ("r5.large", 2, 16, 0, "x86", 4), ("r5.xlarge", 4, 32, 0, "x86", 2),
-    ("m6i.large", 2, 8, 0, "x86", 5), ("m6i.xlarge", 4, 16, 0, "x86", 3),
-    ("m6g.large", 2, 8, 0, "arm64", 6), ("m6g.xlarge", 4, 16, 0, "arm64", 4),
-    ("c6g.xlarge", 4, 8, 0, "arm64", 3), ("r6g.large", 2, 16, 0, "arm64", 2),
-    ("t4g.medium", 2, 4, 0, "arm64", 3), ("m7g.large", 2, 8, 0, "arm64", 4),
-    ("m7g.xlarge", 4, 16, 0, "arm64", 2), ("g4dn.xlarge", 4, 16, 1, "gpu", 1.5),
-    ("g5.xlarge", 4, 16, 1, "gpu", 1), ("p3.2xlarge", 8, 61, 1, "gpu", 0.6),
+    ("t2.micro", 1, 1, 0, "x86", 2), ("t3.medium", 2, 4, 0, "x86", 6), ("t3.large", 2, 8, 0, "x86", 6),
+    ("m5.large", 2, 8, 0, "x86", 14), ("m5.xlarge", 4, 16, 0, "x86", 12), ("m5.2xlarge", 8, 32, 0, "x86", 6),
+    ("m5.4xlarge", 16, 64, 0, "x86", 2), ("c5.large", 2, 4, 0, "x86", 4), ("c5.xlarge", 4, 8, 0, "x86", 6),
+    ("c5.2xlarge", 8, 16, 0, "x86", 3), ("r5.large", 2, 16, 0, "x86", 4), ("r5.xlarge", 4, 32, 0, "x86", 2),
+    ("m6i.large", 2, 8, 0, "x86", 5), ("m6i.xlarge", 4, 16, 0, "x86", 3), ("m6g.large", 2, 8, 0, "arm64", 6),
+    ("m6g.xlarge", 4, 16, 0, "arm64", 4), ("c6g.xlarge", 4, 8, 0, "arm64", 3), ("r6g.large", 2, 16, 0, "arm64", 2),
+    ("t4g.medium", 2, 4, 0, "arm64", 3), ("m7g.large", 2, 8, 0, "arm64", 4), ("m7g.xlarge", 4, 16, 0, "arm64", 2),
+    ("g4dn.xlarge", 4, 16, 1, "gpu", 1.5), ("g5.xlarge", 4, 16, 1, "gpu", 1), ("p3.2xlarge", 8, 61, 1, "gpu", 0.6),
     ("p3.8xlarge", 32, 244, 4, "gpu", 0.2), ("inf1.xlarge", 4, 8, 0, "inf", 0.7),
 )
 FAMILIES = ("x86", "arm64", "gpu", "inf", "windows")
@@ -96,19 +92,17 @@ def _attr(name: str, value: str | None = None) -> dict:
     return {"name": name} if value is None else {"name": name, "value": value}
 
 
-def _int_res(name: str, value: int) -> dict:
-    # The CLI prints every numeric member of a Resource, zeros included.
+def _res(name: str, value) -> dict:
+    """A Resource as the CLI prints it: every numeric member, zeros included."""
+    if isinstance(value, list):
+        return {"name": name, "type": "STRINGSET", "doubleValue": 0.0, "longValue": 0, "integerValue": 0,
+                "stringSetValue": value}
     return {"name": name, "type": "INTEGER", "doubleValue": 0.0, "longValue": 0, "integerValue": value}
-
-
-def _set_res(name: str, values: list) -> dict:
-    return {"name": name, "type": "STRINGSET", "doubleValue": 0.0, "longValue": 0,
-            "integerValue": 0, "stringSetValue": values}
 
 
 def _capabilities(family: str, gen: int) -> list:
     """Attributes the agent of AMI generation `gen` registers on this OS family (agent names)."""
-    agent, _, _, api_lo, api_hi, _, cni, nvidia, _ = AGENTS[gen]
+    api_lo, api_hi, _, cni, nvidia = AGENTS[gen][3:8]
     cap, ecs = "com.amazonaws.ecs.capability.", "ecs.capability."
     windows = family == "windows"
     names = [cap + f"docker-remote-api.1.{m}" for m in range(api_lo, api_hi + 1)]
@@ -136,11 +130,10 @@ def _capabilities(family: str, gen: int) -> list:
     return attrs
 
 
-def _weighted(rng: np.random.Generator, table: dict, n: int) -> list:
-    """n draws from {value: weight} as a list of values."""
-    keys = list(table)
-    p = np.array(list(table.values()), dtype=float)
-    return [keys[k] for k in rng.choice(len(keys), n, p=p / p.sum()).tolist()]
+def _pick(rng: np.random.Generator, weights, n: int) -> np.ndarray:
+    """n indices drawn with the given (unnormalised) weights."""
+    p = np.asarray(list(weights), dtype=float)
+    return rng.choice(len(p), n, p=p / p.sum())
 
 
 def demo_documents(n: int = 200, seed: int = 0, *, cluster: str = "demo",
@@ -160,9 +153,9 @@ def demo_documents(n: int = 200, seed: int = 0, *, cluster: str = "demo",
 
 
 def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]:
+    """The body of demo_documents (run with the cyclic GC paused)."""
     rng = np.random.default_rng(seed)  # vectorised per-instance draws
-    r = random.Random(seed)             # the per-task loop
-    hexid = lambda k: f"{r.getrandbits(4 * k):0{k}x}"  # noqa: E731  (k random hex digits)
+    r = random.Random(seed)             # ids and the per-task loop
     cluster_arn = f"arn:aws:ecs:{region}:{ACCOUNT}:cluster/{cluster}"
     ci_prefix = f"arn:aws:ecs:{region}:{ACCOUNT}:container-instance/{cluster}/"
     task_prefix = f"arn:aws:ecs:{region}:{ACCOUNT}:task/{cluster}/"
@@ -171,41 +164,37 @@ def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]
 
     # Per-seed environment: one VPC, a subnet per AZ, one AMI per (family, generation).
     azs = [region + z for z in AZ_WEIGHTS]
-    vpc = _attr("ecs.vpc-id", "vpc-" + hexid(17))
-    az_attrs = [[_attr("ecs.availability-zone", az), _attr("ecs.subnet-id", "subnet-" + hexid(17)), vpc]
-                for az in azs]
+    vpc = _attr("ecs.vpc-id", "vpc-%017x" % r.getrandbits(68))
+    az_attrs = [[_attr("ecs.availability-zone", az),
+                 _attr("ecs.subnet-id", "subnet-%017x" % r.getrandbits(68)), vpc] for az in azs]
     base = {}
     for f in FAMILIES:
         for g in range(len(AGENTS)):
             os_type, os_family = ("windows", WINDOWS_FAMILIES[g % 3]) if f == "windows" else ("linux", "LINUX")
-            base[f, g] = [_attr("ecs.ami-id", "ami-" + hexid(17)), _attr("ecs.os-type", os_type),
+            base[f, g] = [_attr("ecs.ami-id", "ami-%017x" % r.getrandbits(68)), _attr("ecs.os-type", os_type),
                           _attr("ecs.os-family", os_family),
                           _attr("ecs.cpu-architecture", "arm64" if f == "arm64" else "x86_64"),
                           *_capabilities(f, g)]
     type_attrs = [[_attr("ecs.instance-type", t[0])] for t in INSTANCE_TYPES]
-    custom = {(k, v): [_attr(k, v)] if v else [] for k, tbl in
-              (("stack", STACKS), ("team", TEAMS), ("flavor", FLAVORS)) for v in tbl}
-    released = [int(_dt.datetime.fromisoformat(a[5] + "T00:00:00+00:00").timestamp()) * 1000 for a in AGENTS]
+    custom = [[[_attr(k, v)] if v else [] for v in tbl] for k, tbl in
+              (("stack", STACKS), ("team", TEAMS), ("flavor", FLAVORS))]
+    released = np.array([a[5] for a in AGENTS], dtype="datetime64[ms]").astype(np.int64)
 
     # Vectorised per-instance choices.
-    tw = np.array([t[5] for t in INSTANCE_TYPES], dtype=float)
-    ti = rng.choice(len(INSTANCE_TYPES), n, p=tw / tw.sum())
+    ti = _pick(rng, (t[5] for t in INSTANCE_TYPES), n)
     windows_ok = np.array([t[4] == "x86" and t[0] != "t2.micro" for t in INSTANCE_TYPES])
     win = windows_ok[ti] & (rng.random(n) < WINDOWS_SHARE)
-    gw = np.array([a[-1] for a in AGENTS])
-    gen = rng.choice(len(AGENTS), n, p=gw / gw.sum())
-    azw = np.array(list(AZ_WEIGHTS.values()))
-    az = rng.choice(len(azs), n, p=azw / azw.sum())
-    lo = np.maximum(np.array(released, dtype=np.int64)[gen], NOW_MS - 730 * DAY_MS)
+    gen = _pick(rng, (a[-1] for a in AGENTS), n)
+    az = _pick(rng, AZ_WEIGHTS.values(), n)
+    lo = np.maximum(released[gen], NOW_MS - 730 * DAY_MS)  # registered since its AMI, within ~2 years
     reg_ms = lo + (rng.random(n) * (NOW_MS - lo)).astype(np.int64)
     draining = rng.random(n) < 0.03
     connected = rng.random(n) >= 0.02
     version = rng.integers(2, 900, n)
-    stacks, teams, flavors = (_weighted(rng, t, n) for t in (STACKS, TEAMS, FLAVORS))
+    stacks, teams, flavors = (_pick(rng, t.values(), n).tolist() for t in (STACKS, TEAMS, FLAVORS))
 
-    gcum = {}  # cumulative group weights per kind of instance
-    for kind, idx in (("linux", range(len(GROUPS))), ("windows", WINDOWS_GROUPS)):
-        gcum[kind] = (list(idx), list(np.cumsum([GROUPS[i][7] for i in idx])))
+    gcum = {w: (list(idx), np.cumsum([GROUPS[i][7] for i in idx]).tolist())  # w: Windows host
+            for w, idx in ((False, range(len(GROUPS))), (True, WINDOWS_GROUPS))}
     # Per-group strings made once, not once per task: (group, task definition ARN, cpu, memory, name).
     specs = [(g[0], td_prefix + g[1], str(g[2]), str(g[3]), g[0].split(":", 1)[1]) for g in GROUPS]
     images = [g[4].format(ecr=ecr) for g in GROUPS]
@@ -214,7 +203,7 @@ def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]
     version_info = [{"agentVersion": a[0], "agentHash": a[1], "dockerVersion": "DockerVersion: " + a[2]}
                     for a in AGENTS]
 
-    udp = _set_res("PORTS_UDP", [])
+    udp = _res("PORTS_UDP", [])
     registered_for = {}  # (type, windows, generation) -> registeredResources, identical for all such hosts
     instances, tasks, created, stopped = [], [], [], []
     for t, w, g, z, rms, dr, con, ver, st, tm, fl in zip(
@@ -230,9 +219,9 @@ def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]
         reserved = WINDOWS_PORTS if w else LINUX_PORTS
         ports = list(reserved)
         running = 0
+        gidx, cum = gcum[w]
         if r.random() >= (0.6 if dr else 0.18):  # draining instances have mostly been emptied
             budget = cpu * (0.25 + 0.7 * r.random())
-            gidx, cum = gcum["windows" if w else "linux"]
             for _ in range(12):
                 k = gidx[bisect.bisect(cum, r.random() * cum[-1])]
                 _, _, tcpu, tmem, _, cport, p_static, _ = GROUPS[k]
@@ -251,7 +240,7 @@ def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]
                         ports.append(str(cport))
                         host = cport
                     else:  # dynamic host port: ECS does not track it in PORTS
-                        host = r.randint(32768, 60999)
+                        host = 32768 + int(r.random() * 28232)
                     bindings = [{"bindIP": "0.0.0.0", "containerPort": cport, "hostPort": host, "protocol": "tcp"}]
                 cpu_left -= tcpu
                 mem_left -= tmem
@@ -261,24 +250,24 @@ def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]
                 tasks.append(_task(task_prefix + "%032x" % r.getrandbits(128), cluster_arn, ci_arn, azs[z],
                                    specs[k], "RUNNING", win_images[k] if w else images[k], bindings))
         if r.random() < 0.05:  # a recently stopped task: listed, but holds nothing and is not counted
-            k = r.randrange(len(GROUPS))
-            code, reason = STOPS[r.randrange(len(STOPS))]
+            k = gidx[int(r.random() * len(gidx))]
+            code, reason = STOPS[int(r.random() * len(STOPS))]
             created.append(rms + int(r.random() * (NOW_MS - rms)))
             task = _task(task_prefix + "%032x" % r.getrandbits(128), cluster_arn, ci_arn, azs[z],
-                         specs[k], "STOPPED", images[k], [])
+                         specs[k], "STOPPED", win_images[k] if w else images[k], [])
             task.update(stopCode=code, stoppedReason=reason, stoppedAt=None)
             stopped.append(len(tasks))
             tasks.append(task)
 
         registered = registered_for.get((t, w, g))
         if registered is None:
-            registered = [_int_res("CPU", cpu), _int_res("MEMORY", mem), _set_res("PORTS", list(reserved)), udp]
-            registered += [_int_res("GPU", gpus)] if gpus else []
+            registered = [_res("CPU", cpu), _res("MEMORY", mem), _res("PORTS", list(reserved)), udp]
+            registered += [_res("GPU", gpus)] if gpus else []
             registered_for[t, w, g] = registered
         # PORTS in remainingResources lists the ports taken (reserved + static host ports), as ECS does.
-        remaining = [_int_res("CPU", cpu_left), _int_res("MEMORY", mem_left), _set_res("PORTS", ports), udp]
+        remaining = [_res("CPU", cpu_left), _res("MEMORY", mem_left), _res("PORTS", ports), udp]
         if gpus:
-            remaining.append(_int_res("GPU", gpu_left))
+            remaining.append(_res("GPU", gpu_left))
         instances.append({
             "containerInstanceArn": ci_arn,
             "ec2InstanceId": "i-%017x" % r.getrandbits(68),
@@ -290,8 +279,8 @@ def _generate(n: int, seed: int, cluster: str, region: str) -> tuple[dict, dict]
             "agentConnected": con,
             "runningTasksCount": running,
             "pendingTasksCount": 0,
-            "attributes": type_attrs[t] + az_attrs[z] + base[fam, g] + custom["stack", st]
-            + custom["team", tm] + custom["flavor", fl],
+            "attributes": type_attrs[t] + az_attrs[z] + base[fam, g] + custom[0][st] + custom[1][tm]
+            + custom[2][fl],
             "registeredAt": None,
         })
 

@@ -1,6 +1,6 @@
-"""Fleet ingest: ECS JSON documents -> ``Fleet``. Validates at the boundary, so that every later
-stage can trust its input: a malformed document is an ``InputError`` naming the instance and
-the field, never a traceback.
+"""Fleet ingest: ECS JSON documents -> ``Columns``. Validates at the boundary, so every later
+stage can trust its input: a malformed document is an ``InputError`` naming the instance and the
+field, never a traceback.
 """
 from __future__ import annotations
 
@@ -8,15 +8,75 @@ import datetime as dt
 from collections import Counter, defaultdict
 from types import MappingProxyType
 
+import numpy as np
+
 from placement import values
 from placement.errors import InputError
-from placement.fleet.model import Fleet, Instance, Resources
+from placement.fleet.columns import (INT_ABSENT, VALUELESS, Columns, DictionaryColumn, GroupColumn,
+                                     code_dtype, pack_version)
 
 
-def fleet_from_ecs(instances, tasks=None) -> Fleet:
+def columns_from_ecs(instances, tasks=None) -> Columns:
     records = _items(instances, "containerInstances", "describe-container-instances")
     groups = _task_groups(tasks)
-    return Fleet(_instance(i, record, groups) for i, record in enumerate(records))
+    n = len(records)
+    arns, ids, statuses, connected, ports = [], [], [], [], []
+    numbers = {name: np.empty(n, dtype=np.int64) for name in ("agent_version", "registered_at", "running_tasks",
+                                                             *Columns.RESOURCES)}
+    attributes: dict[str, tuple[list[int], list]] = defaultdict(lambda: ([], []))
+    for row, record in enumerate(records):
+        where = _Where(row, record)
+        arn = where.get(record, "containerInstanceArn", str)
+        if not arn:
+            raise where.error("containerInstanceArn", "is missing")
+        arns.append(arn)
+        ids.append(where.get(record, "ec2InstanceId", str))
+        statuses.append(where.get(record, "status", str))
+        connected.append(where.get(record, "agentConnected", bool))
+        count = where.get(record, "runningTasksCount", int, 0)
+        if count < 0:
+            raise where.error("runningTasksCount", f"must not be negative, got {count}")
+        numbers["running_tasks"][row] = count
+        version = where.get(where.get(record, "versionInfo", dict, {}), "agentVersion", str)
+        # An agent version we cannot read compares as absent, like a non-numeric attribute.
+        numbers["agent_version"][row] = pack_version(values.parse_version(version) if version else None)
+        numbers["registered_at"][row] = _registered_at(where, record.get("registeredAt"))
+        for name, value in _attributes(where, where.get(record, "attributes", list, [])):
+            rows, items = attributes[name]
+            rows.append(row)
+            items.append(value)
+        for prefix, field in (("remaining", "remainingResources"), ("registered", "registeredResources")):
+            amounts, in_use = _resources(where, record, field)
+            for resource in ("cpu", "memory", "gpu"):
+                numbers[f"{prefix}_{resource}"][row] = amounts[resource.upper()]
+            if prefix == "remaining":
+                ports.append(in_use)
+    if len(set(arns)) != n:
+        seen: set[str] = set()
+        duplicate = next(i for i, arn in enumerate(arns) if arn in seen or seen.add(arn))
+        raise InputError(f"containerInstances[{duplicate}]: duplicate containerInstanceArn {arns[duplicate]!r}")
+    return Columns(
+        arns=tuple(arns),
+        instance_id=DictionaryColumn.from_values(ids),
+        status=DictionaryColumn.from_values(statuses),
+        agent_connected=DictionaryColumn.from_values(connected),
+        agent_version=numbers["agent_version"], registered_at=numbers["registered_at"],
+        running_tasks=numbers["running_tasks"],
+        attributes=MappingProxyType({name: _sparse_column(n, rows, items)
+                                     for name, (rows, items) in sorted(attributes.items())}),
+        groups=GroupColumn.from_rows([groups.get(arn, {}) for arn in arns]),
+        resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
+        ports=tuple(ports),
+    ).validate()
+
+
+def _sparse_column(n: int, rows: list[int], items: list) -> DictionaryColumn:
+    """A column that is absent except at ``rows``."""
+    dictionary = tuple(sorted({v for v in items if v is not VALUELESS}))
+    lookup = {v: i for i, v in enumerate(dictionary)}
+    codes = np.full(n, len(dictionary), dtype=code_dtype(len(dictionary) + 2))
+    codes[rows] = [len(dictionary) + 1 if v is VALUELESS else lookup[v] for v in items]
+    return DictionaryColumn(codes, dictionary)
 
 
 def _items(document, key: str, command: str) -> list:
@@ -33,7 +93,9 @@ def _items(document, key: str, command: str) -> list:
 class _Where:
     """Names the instance (index and ARN) in every error about one of its fields."""
 
-    def __init__(self, index: int, record: dict):
+    def __init__(self, index: int, record):
+        if not isinstance(record, dict):
+            raise InputError(f"containerInstances[{index}] must be an object, got {type(record).__name__}")
         self.label = f"containerInstances[{index}]"
         arn = record.get("containerInstanceArn")
         if isinstance(arn, str):
@@ -42,48 +104,19 @@ class _Where:
     def error(self, field: str, problem: str) -> InputError:
         return InputError(f"{self.label}: {field!r} {problem}")
 
-    def get(self, record: dict, field: str, kind, default=None):
+    def get(self, record: dict, field: str, kind: type, default=None):
         value = record.get(field, default)
         if value is None:
             return default
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.error(field, f"must be {names}, got {value!r}")
+        if type(value) is not kind and not (isinstance(value, kind) and kind is not int):
+            raise self.error(field, f"must be {kind.__name__}, got {value!r}")
         return value
 
 
-def _instance(index: int, record, groups: dict[str, Counter]) -> Instance:
-    if not isinstance(record, dict):
-        raise InputError(f"containerInstances[{index}] must be an object, got {type(record).__name__}")
-    where = _Where(index, record)
-    arn = where.get(record, "containerInstanceArn", str)
-    if not arn:
-        raise where.error("containerInstanceArn", "is missing")
-    count = where.get(record, "runningTasksCount", int, 0)
-    if count < 0:
-        raise where.error("runningTasksCount", f"must not be negative, got {count}")
-    version_info = where.get(record, "versionInfo", dict, {})
-    version_text = where.get(version_info, "agentVersion", str)
-    return Instance(
-        arn=arn,
-        ec2_instance_id=where.get(record, "ec2InstanceId", str),
-        status=where.get(record, "status", str),
-        agent_connected=where.get(record, "agentConnected", bool),
-        # An agent version we cannot read compares as absent, like a non-numeric attribute.
-        agent_version=values.parse_version(version_text) if version_text else None,
-        registered_at=_registered_at(where, record.get("registeredAt")),
-        running_tasks_count=count,
-        attributes=_attributes(where, where.get(record, "attributes", list, [])),
-        task_groups=MappingProxyType(dict(groups.get(arn, {}))),
-        remaining=_resources(where, record, "remainingResources"),
-        registered=_resources(where, record, "registeredResources"),
-    )
-
-
-def _registered_at(where: _Where, raw) -> int | None:
+def _registered_at(where: _Where, raw) -> int:
     """ISO-8601 as the AWS CLI prints it, epoch seconds as the raw API returns, or a datetime."""
     if raw is None:
-        return None
+        return INT_ABSENT
     if isinstance(raw, dt.datetime):
         return values.datetime_to_micros(raw)
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -100,22 +133,24 @@ def _registered_at(where: _Where, raw) -> int | None:
     raise where.error("registeredAt", f"must be an ISO-8601 time or epoch seconds, got {raw!r}")
 
 
-def _attributes(where: _Where, items: list) -> MappingProxyType:
-    attributes: dict[str, str | None] = {}
+def _attributes(where: _Where, items: list) -> list[tuple[str, object]]:
+    seen: set[str] = set()
+    out = []
     for k, item in enumerate(items):
-        field = f"attributes[{k}]"
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise where.error(field, f"must be an object with a 'name', got {item!r}")
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name:
+            raise where.error(f"attributes[{k}]", f"must be an object with a 'name', got {item!r}")
         value = item.get("value")
         if value is not None and not isinstance(value, str):
-            raise where.error(field, f"value must be a string, got {value!r}")
-        if item["name"] in attributes:
-            raise where.error(field, f"repeats the attribute {item['name']!r}")
-        attributes[item["name"]] = value          # no value (or null): a value-less attribute
-    return MappingProxyType(attributes)
+            raise where.error(f"attributes[{k}]", f"value must be a string, got {value!r}")
+        if name in seen:
+            raise where.error(f"attributes[{k}]", f"repeats the attribute {name!r}")
+        seen.add(name)
+        out.append((name, VALUELESS if value is None else value))  # no value (or null): value-less
+    return out
 
 
-def _resources(where: _Where, record: dict, field: str) -> Resources:
+def _resources(where: _Where, record: dict, field: str) -> tuple[dict[str, int], frozenset[int]]:
     amounts = {"CPU": 0, "MEMORY": 0, "GPU": 0}
     ports: set[int] = set()
     for k, item in enumerate(where.get(record, field, list, [])):
@@ -133,7 +168,7 @@ def _resources(where: _Where, record: dict, field: str) -> Resources:
                 ports.add(number)
         elif not isinstance(name, str):
             raise where.error(f"{field}[{k}]", f"must be an object with a 'name', got {item!r}")
-    return Resources(amounts["CPU"], amounts["MEMORY"], amounts["GPU"], frozenset(ports))
+    return amounts, frozenset(ports)
 
 
 def _task_groups(tasks) -> dict[str, Counter]:

@@ -1,20 +1,25 @@
-"""The fleet: container instances as immutable records, in the order they were given.
+"""The fleet: container instances in the order they were given, stored as ``Columns``.
 
-This is the record view the reference evaluator reads (and what every ingest path produces).
-Instance order is meaningful: masks are aligned with it and placement breaks ties by it.
+Instance order is meaningful: masks are aligned with it and placement breaks ties by it. The
+columns are the truth; ``Instance`` records are derived from them on demand for the reference
+evaluator and for display. Every mutation a scheduler needs swaps in a new, validated ``Columns``
+snapshot and bumps ``version``, which is how a bound plan knows it must rebind.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
 from placement.errors import InputError
+from placement.fleet.columns import ABSENT, INT_ABSENT, VALUELESS, Columns, unpack_version
 from placement.values import Version
 
 _EMPTY: Mapping = MappingProxyType({})
+_versions = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class Resources:
 
 @dataclass(frozen=True, eq=False)
 class Instance:
-    """One container instance. ``None`` means the document did not say."""
+    """One container instance, as the reference evaluator reads it. ``None``: not given."""
 
     arn: str
     ec2_instance_id: str | None = None
@@ -44,47 +49,148 @@ class Instance:
     registered: Resources = field(default_factory=Resources)
 
 
-class Fleet(Sequence[Instance]):
-    """An ordered, immutable collection of instances with unique ARNs."""
+def _plain(value):
+    return None if value is ABSENT else value
 
-    def __init__(self, instances: Iterable[Instance]):
-        self._instances = tuple(instances)
-        self._position: dict[str, int] = {}
-        for i, instance in enumerate(self._instances):
-            if instance.arn in self._position:
-                raise InputError(f"containerInstances[{i}]: duplicate containerInstanceArn {instance.arn!r}")
-            self._position[instance.arn] = i
+
+class Fleet(Sequence[Instance]):
+    """An ordered collection of container instances with unique ARNs."""
+
+    def __init__(self, columns: Columns):
+        self._set(columns.validate())
+
+    def _set(self, columns: Columns) -> None:
+        self._columns = columns
+        self._position = {arn: i for i, arn in enumerate(columns.arns)}
+        self._records: list[Instance | None] = [None] * len(columns)
+        self.version = next(_versions)
+
+    # -- construction --------------------------------------------------------------------------
 
     @classmethod
     def from_ecs(cls, instances, tasks=None) -> "Fleet":
         """From the parsed JSON of ``aws ecs describe-container-instances`` (the document or its
         ``containerInstances`` list) and, optionally, of ``aws ecs describe-tasks``."""
-        from placement.fleet.ingest import fleet_from_ecs
-        return fleet_from_ecs(instances, tasks)
+        from placement.fleet.ingest import columns_from_ecs
+        return cls(columns_from_ecs(instances, tasks))
+
+    @classmethod
+    def from_arrow(cls, table) -> "Fleet":
+        """From a ``pyarrow.Table`` with one column per subject (see ``placement.fleet.tables``)."""
+        from placement.fleet.tables import columns_from_arrow
+        return cls(columns_from_arrow(table))
+
+    @classmethod
+    def from_pandas(cls, frame) -> "Fleet":
+        from placement.fleet.tables import arrow_from_pandas
+        return cls.from_arrow(arrow_from_pandas(frame))
+
+    @classmethod
+    def from_polars(cls, frame) -> "Fleet":
+        return cls.from_arrow(frame.to_arrow())
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> Columns:
+        return self._columns
 
     def __len__(self) -> int:
-        return len(self._instances)
+        return len(self._columns)
 
     def __getitem__(self, index):
-        return self._instances[index]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        record = self._records[index]
+        if record is None:
+            record = self._records[index] = self._record(index)
+        return record
 
     def __iter__(self) -> Iterator[Instance]:
-        return iter(self._instances)
+        return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
-        return f"<Fleet of {len(self)} instances>"
+        return f"<Fleet of {len(self)} instances, version {self.version}>"
+
+    def _record(self, row: int) -> Instance:
+        c = self._columns
+        attributes = {}
+        for name, column in c.attributes.items():
+            value = column.value_at(row)
+            if value is not ABSENT:
+                attributes[name] = None if value is VALUELESS else value
+        r = c.resources
+        return Instance(
+            arn=c.arns[row], ec2_instance_id=_plain(c.instance_id.value_at(row)),
+            status=_plain(c.status.value_at(row)), agent_connected=_plain(c.agent_connected.value_at(row)),
+            agent_version=unpack_version(int(c.agent_version[row])),
+            registered_at=None if c.registered_at[row] == INT_ABSENT else int(c.registered_at[row]),
+            running_tasks_count=int(c.running_tasks[row]),
+            attributes=MappingProxyType(attributes),
+            task_groups=MappingProxyType(c.groups.groups_at(row)),
+            remaining=Resources(int(r["remaining_cpu"][row]), int(r["remaining_memory"][row]),
+                                int(r["remaining_gpu"][row]), c.ports[row]),
+            registered=Resources(int(r["registered_cpu"][row]), int(r["registered_memory"][row]),
+                                 int(r["registered_gpu"][row])))
 
     @property
     def arns(self) -> list[str]:
-        return [instance.arn for instance in self._instances]
+        return list(self._columns.arns)
 
     def position(self, arn: str) -> int:
-        """Where the instance with ``arn`` stands in the fleet; ``KeyError`` if it is not there."""
-        return self._position[arn]
+        """Where the instance with ``arn`` stands in the fleet."""
+        try:
+            return self._position[arn]
+        except KeyError:
+            raise InputError(f"no container instance {arn!r} in the fleet") from None
 
     def ids(self, mask) -> list[str]:
         """The ARNs of the instances where ``mask`` (one bool per instance) is true."""
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (len(self),):
             raise InputError(f"mask has shape {mask.shape}; the fleet has {len(self)} instances")
-        return [self._instances[i].arn for i in np.flatnonzero(mask)]
+        arns = self._columns.arns
+        return [arns[i] for i in np.flatnonzero(mask)]
+
+    # -- mutations a scheduler needs -----------------------------------------------------------
+
+    def register(self, instances, tasks=None) -> None:
+        """Append instances given as ECS JSON (a document, a list, or one instance object)."""
+        from placement.fleet.ingest import columns_from_ecs
+        if isinstance(instances, dict) and "containerInstances" not in instances:
+            instances = [instances]
+        added = columns_from_ecs(instances, tasks)
+        clash = set(added.arns) & set(self._position)
+        if clash:
+            raise InputError(f"already registered: {sorted(clash)[0]!r}")
+        self._set(self._columns.concat(added).validate())
+
+    def deregister(self, arn: str) -> None:
+        keep = np.arange(len(self)) != self.position(arn)
+        self._set(self._columns.take(np.flatnonzero(keep)).validate())
+
+    def put_attribute(self, arn: str, name: str, value: str | None = None) -> None:
+        """Set attribute ``name`` (value-less when ``value`` is None), as ``ecs put-attributes``."""
+        if not isinstance(name, str) or not name or (value is not None and not isinstance(value, str)):
+            raise InputError(f"an attribute needs a non-empty name and a string value or none, got {name!r}={value!r}")
+        row = self.position(arn)
+        self._set(self._columns.with_attribute(row, name, VALUELESS if value is None else value).validate())
+
+    def delete_attribute(self, arn: str, name: str) -> None:
+        self._set(self._columns.with_attribute(self.position(arn), name, ABSENT).validate())
+
+    def start_task(self, arn: str, group: str, count: int = 1) -> None:
+        """Record ``count`` RUNNING tasks of ``group`` on the instance (runningTasksCount too)."""
+        self._change_tasks(arn, group, count)
+
+    def stop_task(self, arn: str, group: str, count: int = 1) -> None:
+        self._change_tasks(arn, group, -count)
+
+    def _change_tasks(self, arn: str, group: str, delta: int) -> None:
+        if not isinstance(group, str) or not group or not isinstance(delta, int) or isinstance(delta, bool):
+            raise InputError(f"a task needs a group name and an integer count, got {group!r}, {delta!r}")
+        self._set(self._columns.with_tasks(self.position(arn), group, delta).validate())

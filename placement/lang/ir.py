@@ -78,6 +78,14 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Const:
+    """A constant: what ``simplify`` folds a contradiction (False) or a tautology (True) to."""
+
+    value: bool
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Not:
     operand: "Expr"
     span: Span | None = field(default=None, compare=False)
@@ -96,4 +104,45 @@ class Or:
 
 
 Leaf = Exists | OneOf | Match | Order
-Expr = Leaf | Not | And | Or
+Expr = Leaf | Const | Not | And | Or
+
+
+def _value_text(field: Field, value) -> str:
+    from placement.lang.ast import literal_text
+    from placement.values import format_micros, format_version
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if field.kind is Kind.AGENT_VERSION:
+        return format_version(value)
+    if field.kind is Kind.REGISTERED_AT:
+        return format_micros(value)
+    if isinstance(value, float):
+        if value != value or abs(value) == float("inf"):
+            return "-1e999" if value < 0 else "1e999"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return literal_text(str(value))
+
+
+def to_text(node: Expr) -> str:
+    """The IR as expression text (``true`` / ``false`` for folded constants): for plans, lint and
+    golden files; and/or/not nest like the AST's canonical form."""
+    if isinstance(node, Const):
+        return "true" if node.value else "false"
+    if isinstance(node, Not):
+        return f"not({to_text(node.operand)})"
+    if isinstance(node, (And, Or)):
+        word = " and " if isinstance(node, And) else " or "
+        return word.join(f"({to_text(o)})" if isinstance(o, (And, Or)) else to_text(o) for o in node.operands)
+    subject = str(node.field)
+    if isinstance(node, Exists):
+        return f"{subject} {'exists' if node.present else '!exists'}"
+    if isinstance(node, Match):
+        from placement.lang.ast import literal_text
+        return f"{subject} {'!~' if node.negated else '=~'} {literal_text(node.pattern)}"
+    if isinstance(node, Order):
+        return f"{subject} {node.op} {_value_text(node.field, node.value)}"
+    items = sorted(node.values)
+    if len(items) == 1:
+        return f"{subject} {'!=' if node.negated else '=='} {_value_text(node.field, items[0])}"
+    listed = ", ".join(_value_text(node.field, v) for v in items)
+    return f"{subject} {'!in' if node.negated else 'in'} [{listed}]"

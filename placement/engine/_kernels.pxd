@@ -1,0 +1,42 @@
+# Declarations of the predicate kernel: a bound plan is a preorder array of Node, run block by
+# block over the fleet's columns. See _kernels.pyx for the meaning of each field.
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+
+cdef enum:
+    BLOCK = 4096               # rows per block: the result block and one scratch per depth stay in L1
+
+cpdef enum NodeKind:
+    NODE_CONST = 0
+    NODE_RANGES = 1            # column value in any of [lo, lo + span]
+    NODE_TABLE = 2             # table[code]
+    NODE_GROUP = 3             # task:group set test through a table over group codes
+    NODE_ALL = 4
+    NODE_ANY = 5
+
+cpdef enum ColumnType:
+    COL_U8 = 0
+    COL_U16 = 1
+    COL_U32 = 2
+    COL_I64 = 3                # compared as uint64 bit patterns: (v - lo) mod 2^64 <= span
+
+cpdef enum GroupMode:
+    GROUP_ANY = 0              # some group's table entry is set
+    GROUP_NONE = 1             # runs tasks, and no group's entry is set
+    GROUP_NONEMPTY = 2
+    GROUP_EMPTY = 3
+
+cdef struct Node:
+    int kind
+    int column_type
+    bint invert                # flip the node's result
+    bint value                 # NODE_CONST
+    const void* data           # NODE_RANGES / NODE_TABLE: the column
+    const uint64_t* lo         # NODE_RANGES: lower bounds, as bit patterns of the column type
+    const uint64_t* span       # NODE_RANGES: hi - lo
+    int ranges
+    const uint8_t* table       # NODE_TABLE, NODE_GROUP
+    const int64_t* offsets     # NODE_GROUP: CSR
+    const uint32_t* group_codes
+    int mode                   # NODE_GROUP: GroupMode
+    int first_child            # NODE_ALL / NODE_ANY: children[first_child : first_child + child_count]
+    int child_count

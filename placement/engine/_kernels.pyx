@@ -1,0 +1,251 @@
+"""The predicate kernel: one fused pass over a fleet's columns, block by block, without the GIL.
+
+A ``Program`` is a bound plan flattened to a preorder array of ``Node``. Each block of ``BLOCK``
+rows is evaluated into the caller's output: leaves compare codes against ranges (a handful of
+vectorisable unsigned subtractions and compares) or gather from a lookup table; ``all`` / ``any``
+stop evaluating their operands as soon as the block is decided. Everything a loop touches is
+checked when the ``Program`` is built (lengths, dtypes, table sizes, child order), so the loops
+themselves run without bounds checks.
+"""
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+from cython.parallel cimport prange, threadid
+
+import numpy as np
+
+ctypedef fused code_t:
+    uint8_t
+    uint16_t
+    uint32_t
+    uint64_t
+
+cdef uint64_t EVERY_BYTE_ONE = ((<uint64_t>0x01010101) << 32) | <uint64_t>0x01010101
+
+_COLUMN_DTYPES = {COL_U8: np.dtype(np.uint8), COL_U16: np.dtype(np.uint16),
+                  COL_U32: np.dtype(np.uint32), COL_I64: np.dtype(np.int64)}
+
+
+cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int r
+    cdef code_t lo = <code_t>node.lo[0]
+    cdef code_t span = <code_t>node.span[0]
+    for i in range(n):
+        out[i] = <uint8_t>(<code_t>(column[i] - lo) <= span)
+    for r in range(1, node.ranges):
+        lo = <code_t>node.lo[r]
+        span = <code_t>node.span[r]
+        for i in range(n):
+            out[i] |= <uint8_t>(<code_t>(column[i] - lo) <= span)
+
+
+cdef inline void gather(const code_t* column, const uint8_t* table, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i] = table[column[i]]
+
+
+cdef void group_test(const Node* node, Py_ssize_t start, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int64_t j, first, last
+    cdef uint8_t hit
+    for i in range(n):
+        first = node.offsets[start + i]
+        last = node.offsets[start + i + 1]
+        if node.mode == GROUP_NONEMPTY:
+            out[i] = first < last
+        elif node.mode == GROUP_EMPTY:
+            out[i] = first == last
+        else:
+            hit = 0
+            for j in range(first, last):
+                hit |= node.table[node.group_codes[j]]
+            out[i] = hit if node.mode == GROUP_ANY else (first < last) & (hit ^ 1)
+
+
+cdef inline bint any_set(const uint8_t* block, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i, words = n // 8
+    cdef uint64_t acc = 0
+    cdef const uint64_t* wide = <const uint64_t*>block
+    for i in range(words):
+        acc |= wide[i]
+    for i in range(words * 8, n):
+        acc |= block[i]
+    return acc != 0
+
+
+cdef inline bint all_set(const uint8_t* block, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i, words = n // 8
+    cdef uint64_t acc = EVERY_BYTE_ONE
+    cdef uint8_t tail = 1
+    cdef const uint64_t* wide = <const uint64_t*>block
+    for i in range(words):
+        acc &= wide[i]
+    for i in range(words * 8, n):
+        tail &= block[i]
+    return acc == EVERY_BYTE_ONE and tail == 1
+
+
+cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t start, Py_ssize_t n,
+                   uint8_t* out, uint8_t* scratch) noexcept nogil:
+    """Node ``index`` on rows [start, start + n) into ``out``; ``scratch`` holds one block per level below."""
+    cdef const Node* node = &nodes[index]
+    cdef Py_ssize_t i
+    cdef int c
+    cdef bint is_all
+    if node.kind == NODE_CONST:
+        memset(out, node.value, n)
+    elif node.kind == NODE_RANGES:
+        if node.column_type == COL_U8:
+            ranges_of(<const uint8_t*>node.data + start, node, n, out)
+        elif node.column_type == COL_U16:
+            ranges_of(<const uint16_t*>node.data + start, node, n, out)
+        elif node.column_type == COL_U32:
+            ranges_of(<const uint32_t*>node.data + start, node, n, out)
+        else:
+            ranges_of(<const uint64_t*>node.data + start, node, n, out)
+    elif node.kind == NODE_TABLE:
+        if node.column_type == COL_U8:
+            gather(<const uint8_t*>node.data + start, node.table, n, out)
+        elif node.column_type == COL_U16:
+            gather(<const uint16_t*>node.data + start, node.table, n, out)
+        else:
+            gather(<const uint32_t*>node.data + start, node.table, n, out)
+    elif node.kind == NODE_GROUP:
+        group_test(node, start, n, out)
+    else:
+        is_all = node.kind == NODE_ALL
+        evaluate(nodes, children, children[node.first_child], start, n, out, scratch)
+        for c in range(1, node.child_count):
+            if (is_all and not any_set(out, n)) or (not is_all and all_set(out, n)):
+                break                                   # the block is decided
+            evaluate(nodes, children, children[node.first_child + c], start, n, scratch, scratch + BLOCK)
+            if is_all:
+                for i in range(n):
+                    out[i] &= scratch[i]
+            else:
+                for i in range(n):
+                    out[i] |= scratch[i]
+    if node.invert:
+        for i in range(n):
+            out[i] ^= 1
+
+
+cdef const void* address(object array):
+    return <const void*><uintptr_t>array.__array_interface__["data"][0]
+
+
+cdef class Program:
+    """A bound plan in the kernel's form. ``specs`` are in preorder (children after parents):
+    ``(kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode,
+    children)`` with numpy arrays or None; ``table_size`` entries are validated here."""
+
+    cdef Node* nodes
+    cdef int* children
+    cdef int node_count
+    cdef int depth
+    cdef readonly Py_ssize_t rows
+    cdef list keep
+
+    def __cinit__(self, Py_ssize_t rows, list specs):
+        self.rows = rows
+        self.node_count = len(specs)
+        self.keep = []
+        if self.node_count == 0:
+            raise ValueError("a program needs at least one node")
+        self.nodes = <Node*>malloc(self.node_count * sizeof(Node))
+        total_children = sum(len(spec[11]) for spec in specs)
+        self.children = <int*>malloc(max(1, total_children) * sizeof(int))
+        if self.nodes == NULL or self.children == NULL:
+            raise MemoryError()
+        memset(self.nodes, 0, self.node_count * sizeof(Node))
+        depths = [1] + [0] * (self.node_count - 1)
+        cdef int next_child = 0
+        cdef Node* node
+        for index, spec in enumerate(specs):
+            kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode, kids = spec
+            node = &self.nodes[index]
+            node.kind, node.invert, node.value, node.mode = kind, bool(invert), bool(value), mode
+            if kind in (NODE_RANGES, NODE_TABLE):
+                self._column(node, column_type, column)
+            if kind == NODE_RANGES:
+                if lo.dtype != np.uint64 or span.dtype != np.uint64 or len(lo) != len(span) or len(lo) == 0:
+                    raise ValueError("ranges must be non-empty uint64 arrays of equal length")
+                node.lo, node.span, node.ranges = <const uint64_t*>self._keep(lo), <const uint64_t*>self._keep(span), len(lo)
+            if kind == NODE_TABLE:
+                limit = {COL_U8: 1 << 8, COL_U16: 1 << 16}.get(column_type)
+                if column_type == COL_I64 or table.dtype != np.uint8 or (limit and len(table) < limit) \
+                        or (not limit and len(column) and int(column.max()) >= len(table)):
+                    raise ValueError("a table must cover every code its column can hold")
+                node.table = <const uint8_t*>self._keep(table)
+            if kind == NODE_GROUP:
+                if offsets.dtype != np.int64 or len(offsets) != rows + 1 or group_codes.dtype != np.uint32 \
+                        or table.dtype != np.uint8 or (rows and offsets[rows] != len(group_codes)) \
+                        or (len(group_codes) and int(group_codes.max()) >= len(table)) \
+                        or (rows and (offsets[0] != 0 or np.any(np.diff(offsets) < 0))):
+                    raise ValueError("task:group columns are inconsistent")
+                node.offsets = <const int64_t*>self._keep(offsets)
+                node.group_codes = <const uint32_t*>self._keep(group_codes)
+                node.table = <const uint8_t*>self._keep(table)
+            if kind in (NODE_ALL, NODE_ANY):
+                if not kids:
+                    raise ValueError("all / any need operands")
+                node.first_child, node.child_count = next_child, len(kids)
+                for kid in kids:
+                    if not index < kid < self.node_count:
+                        raise ValueError("children must follow their parent")
+                    self.children[next_child] = kid
+                    depths[kid] = depths[index] + 1
+                    next_child += 1
+            elif kind not in (NODE_CONST, NODE_RANGES, NODE_TABLE, NODE_GROUP):
+                raise ValueError(f"unknown node kind {kind}")
+        self.depth = max(depths)
+
+    cdef const void* _keep(self, object array) except NULL:
+        if not array.flags.c_contiguous:
+            raise ValueError("kernel arrays must be contiguous")
+        self.keep.append(array)
+        if len(array) == 0:
+            return <const void*>self.nodes        # never read: a valid, non-NULL address
+        return address(array)
+
+    cdef int _column(self, Node* node, int column_type, object column) except -1:
+        if column_type not in _COLUMN_DTYPES or column.dtype != _COLUMN_DTYPES[column_type] \
+                or column.ndim != 1 or len(column) != self.rows:
+            raise ValueError("a column does not match its declared type or the row count")
+        node.column_type = column_type
+        node.data = self._keep(column)
+        return 0
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.children)
+
+    def run(self, int threads=1):
+        """The mask, one bool per row. ``threads`` > 1 splits the blocks over OpenMP threads."""
+        result = np.empty(self.rows, dtype=np.bool_)
+        cdef uint8_t[::1] out = result.view(np.uint8)
+        cdef Py_ssize_t rows = self.rows, blocks = (self.rows + BLOCK - 1) // BLOCK, b, start
+        cdef int workers = max(1, threads)
+        cdef Py_ssize_t per_worker = (self.depth + 1) * BLOCK
+        if rows == 0:
+            return result
+        cdef uint8_t* scratch = <uint8_t*>malloc(workers * per_worker)
+        if scratch == NULL:
+            raise MemoryError()
+        try:
+            with nogil:
+                if workers == 1:
+                    for b in range(blocks):
+                        start = b * BLOCK
+                        evaluate(self.nodes, self.children, 0, start, min(<Py_ssize_t>BLOCK, rows - start),
+                                 &out[start], scratch)
+                else:
+                    for b in prange(blocks, num_threads=workers, schedule="static"):
+                        evaluate(self.nodes, self.children, 0, b * BLOCK,
+                                 min(<Py_ssize_t>BLOCK, rows - b * BLOCK), &out[b * BLOCK],
+                                 scratch + threadid() * per_worker)
+        finally:
+            free(scratch)
+        return result

@@ -1,0 +1,189 @@
+"""Stage ``bind``: ``Plan`` x ``Columns`` -> ``Bound``, a kernel ``Program`` ready to run.
+
+Each ``ColumnTest`` over a string column is evaluated once per **dictionary entry** (plus the
+absent and value-less codes) into a boolean table, with numpy over the dictionary: no string is
+touched per instance. A table whose true entries form at most ``MAX_RANGES`` runs of codes (or
+whose false entries do) becomes range compares, which vectorise; otherwise the kernel gathers
+from the table. Numeric tests become int64 ranges from ``intervals``. After bind nothing can fail.
+"""
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+from placement.engine._kernels import ColumnType, GroupMode, NodeKind, Program
+from placement.engine.plan import All, Any, ColumnTest, Const, GroupTest, Node, Plan
+from placement.fleet.columns import Columns, DictionaryColumn
+from placement.lang import intervals, ir
+from placement.lang.ir import Kind
+from placement.lang.patterns import compile_pattern
+from placement.values import parse_number
+
+MAX_RANGES = 4          # up to here, range compares beat a table gather (see benchmarks)
+_MASK64 = (1 << 64) - 1
+_COLUMN_TYPE = {np.dtype(np.uint8): ColumnType.COL_U8, np.dtype(np.uint16): ColumnType.COL_U16,
+                np.dtype(np.uint32): ColumnType.COL_U32}
+_TABLE_SIZE = {ColumnType.COL_U8: 1 << 8, ColumnType.COL_U16: 1 << 16}
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+@dataclass(frozen=True, eq=False)
+class Bound:
+    plan: Plan
+    columns: Columns
+    program: Program
+    notes: tuple[str, ...]          # what each node became, for explain
+
+    def run(self, threads: int = 1):
+        return self.program.run(threads)
+
+    def explain(self) -> str:
+        return "\n".join((self.plan.explain(), "bound:", *(f"  {note}" for note in self.notes)))
+
+
+def bind(plan: Plan, columns: Columns) -> Bound:
+    specs: list[tuple | None] = []
+    notes: list[str] = []
+    _emit(plan.root, columns, specs, notes)
+    return Bound(plan, columns, Program(len(columns), specs), tuple(notes))
+
+
+def _spec(kind, column_type=0, invert=False, value=False, column=None, lo=None, span=None, table=None,
+          offsets=None, group_codes=None, mode=0, children=()):
+    return (kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode, list(children))
+
+
+def _emit(node: Node, columns: Columns, specs: list, notes: list[str]) -> int:
+    index = len(specs)
+    specs.append(None)                      # preorder: the parent's slot comes first
+    if isinstance(node, (All, Any)):
+        children = [_emit(o, columns, specs, notes) for o in node.operands]
+        specs[index] = _spec(NodeKind.NODE_ALL if isinstance(node, All) else NodeKind.NODE_ANY, children=children)
+        return index
+    if isinstance(node, Const):
+        specs[index], note = _spec(NodeKind.NODE_CONST, value=node.value), "const"
+    elif isinstance(node, GroupTest):
+        specs[index], note = _group_spec(node, columns)
+    elif node.field.kind in intervals.NUMERIC_KINDS:
+        specs[index], note = _numeric_spec(node, columns)
+    else:
+        specs[index], note = _dictionary_spec(node, columns)
+    notes.append(f"#{index} {note}")
+    return index
+
+
+def _ranges_spec(column, column_type: int, runs, invert: bool):
+    lo = np.array([a & _MASK64 for a, _ in runs], dtype=np.uint64)
+    span = np.array([b - a for a, b in runs], dtype=np.uint64)
+    return _spec(NodeKind.NODE_RANGES, column_type, invert, column=column, lo=lo, span=span)
+
+
+def _numeric_spec(node: ColumnTest, columns: Columns):
+    keys = intervals.intersect(intervals.of(node.expr), intervals.EVERYTHING)
+    if not keys or keys == intervals.EVERYTHING:
+        return _spec(NodeKind.NODE_CONST, value=bool(keys)), f"const {bool(keys)} for {node.field}"
+    column = {Kind.AGENT_VERSION: columns.agent_version, Kind.REGISTERED_AT: columns.registered_at,
+              Kind.RUNNING_TASKS: columns.running_tasks}[node.field.kind]
+    outside = intervals.complement(keys)
+    invert = len(outside) < len(keys)
+    runs = outside if invert else keys
+    return _ranges_spec(column, ColumnType.COL_I64, runs, invert), f"{node.field}: {len(runs)} int64 range(s)" + (
+        ", inverted" if invert else "")
+
+
+def _dictionary_column(field: ir.Field, columns: Columns) -> DictionaryColumn | None:
+    if field.kind is Kind.ATTRIBUTE:
+        return columns.attributes.get(field.name)
+    return columns.instance_id if field.kind is Kind.INSTANCE_ID else columns.agent_connected
+
+
+def _dictionary_spec(node: ColumnTest, columns: Columns):
+    column = _dictionary_column(node.field, columns) or DictionaryColumn.absent(len(columns))
+    table = dictionary_table(node.expr, column)
+    if table.all() or not table.any():
+        value = bool(table[0])
+        return _spec(NodeKind.NODE_CONST, value=value), f"const {value} for {node.field} (decided by its dictionary)"
+    column_type = _COLUMN_TYPE[column.codes.dtype]
+    runs_true, runs_false = _runs(table), _runs(~table)
+    invert = len(runs_false) < len(runs_true)
+    runs = runs_false if invert else runs_true
+    where = f"{node.field}: {len(column.dictionary)} values, {column.codes.dtype}"
+    if len(runs) <= MAX_RANGES:
+        return _ranges_spec(column.codes, column_type, runs, invert), f"{where}, {len(runs)} code range(s)" + (
+            ", inverted" if invert else "")
+    padded = np.zeros(_TABLE_SIZE.get(column_type, len(table)), dtype=np.uint8)
+    padded[:len(table)] = table
+    return _spec(NodeKind.NODE_TABLE, column_type, column=column.codes, table=padded), f"{where}, table lookup"
+
+
+def _runs(table: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (first, last) code runs where ``table`` is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], table, [False])).astype(np.int8)))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def dictionary_table(expr: ir.Expr, column: DictionaryColumn) -> np.ndarray:
+    """``expr`` on every code of ``column``: entries 0..k-1 the values, k absent, k+1 value-less."""
+    size = len(column.dictionary)
+    if isinstance(expr, ir.Const):
+        return np.full(size + 2, expr.value)
+    if isinstance(expr, ir.Not):
+        return ~dictionary_table(expr.operand, column)
+    if isinstance(expr, (ir.And, ir.Or)):
+        combine = np.logical_and if isinstance(expr, ir.And) else np.logical_or
+        return functools.reduce(combine, (dictionary_table(o, column) for o in expr.operands))
+    table = np.zeros(size + 2, dtype=bool)
+    if isinstance(expr, ir.Exists):
+        table[:] = expr.present           # values and value-less exist ...
+        table[size] = not expr.present    # ... the absent code does not
+        return table
+    if isinstance(expr, ir.OneOf):
+        for value in expr.values:
+            code = column.code_of(value)
+            if code is not None:
+                table[code] = True
+    elif isinstance(expr, ir.Match):
+        table[:size] = _matches(column, expr.pattern)
+    else:
+        table[:size] = _COMPARE[expr.op](_numbers(column), expr.value)
+    if getattr(expr, "negated", False):
+        table[:size] = ~table[:size]
+    return table                     # absent and value-less stay false: the absent rule
+
+
+def _matches(column: DictionaryColumn, pattern: str) -> np.ndarray:
+    regex = compile_pattern(pattern)
+    texts = (("true" if v else "false") if isinstance(v, bool) else v for v in column.dictionary)
+    return np.fromiter((regex.fullmatch(t) is not None for t in texts), dtype=bool, count=len(column.dictionary))
+
+
+def _numbers(column: DictionaryColumn) -> np.ndarray:
+    """The dictionary read as numbers (NaN where it is not one: NaN compares false)."""
+    cached = column.__dict__.get("_numbers")
+    if cached is None:
+        parsed = (parse_number(v) for v in column.dictionary)
+        cached = np.fromiter((np.nan if v is None else v for v in parsed), dtype=float, count=len(column.dictionary))
+        column.__dict__["_numbers"] = cached
+    return cached
+
+
+def _group_spec(node: GroupTest, columns: Columns):
+    leaf, groups = node.leaf, columns.groups
+    table = np.zeros(max(1, len(groups.dictionary)), dtype=np.uint8)
+    if isinstance(leaf, ir.Exists):
+        mode = GroupMode.GROUP_NONEMPTY if leaf.present else GroupMode.GROUP_EMPTY
+    else:
+        if isinstance(leaf, ir.OneOf):
+            for i, group in enumerate(groups.dictionary):
+                table[i] = group in leaf.values
+        else:
+            regex = compile_pattern(leaf.pattern)
+            for i, group in enumerate(groups.dictionary):
+                table[i] = regex.fullmatch(group) is not None
+        mode = GroupMode.GROUP_NONE if leaf.negated else GroupMode.GROUP_ANY
+    spec = _spec(NodeKind.NODE_GROUP, invert=node.invert, table=table, offsets=groups.offsets,
+                 group_codes=groups.codes, mode=mode)
+    return spec, f"task:group: {len(groups.dictionary)} groups, {len(groups.codes)} (instance, group) pairs"

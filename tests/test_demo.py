@@ -1,0 +1,259 @@
+"""The demo generator's documents look like, and are as consistent as, real ECS CLI output.
+
+These tests read the JSON documents only; turning them into a Fleet is tested with ingest.
+"""
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+
+import pytest
+
+from placement.fleet.demo import demo_documents
+
+CAPABILITY = re.compile(r"^(com\.amazonaws\.ecs\.capability\.|ecs\.capability\.)")
+VALUED_CAPABILITIES = {"ecs.capability.cni-plugin-version"}
+GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # m6g., c6g., t4g., m7g., r6g. (not g4dn., g5.)
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$")
+# vCPUs and GiB from the EC2 instance type pages, for the types we spot-check.
+SIZES = {"t2.micro": (1, 1), "t3.medium": (2, 4), "m5.large": (2, 8), "m5.xlarge": (4, 16),
+         "c5.xlarge": (4, 8), "r5.large": (2, 16), "m6g.large": (2, 8), "g4dn.xlarge": (4, 16),
+         "p3.2xlarge": (8, 61), "p3.8xlarge": (32, 244)}
+GPUS = {"g4dn.xlarge": 1, "g5.xlarge": 1, "p3.2xlarge": 1, "p3.8xlarge": 4}
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return demo_documents(3000, seed=7)
+
+
+def instances(docs):
+    return docs[0]["containerInstances"]
+
+
+def attrs(inst):
+    return {a["name"]: a for a in inst["attributes"]}
+
+
+def resource(inst, field, name):
+    for item in inst[field]:
+        if item["name"] == name:
+            return item["stringSetValue"] if item["type"] == "STRINGSET" else item["integerValue"]
+    return None
+
+
+def test_document_shapes(docs):
+    ci, tasks = docs
+    assert set(ci) == {"containerInstances", "failures"} and ci["failures"] == []
+    assert set(tasks) == {"tasks", "failures"} and tasks["failures"] == []
+    assert len(ci["containerInstances"]) == 3000
+
+
+def test_deterministic_and_seeded():
+    assert json.dumps(demo_documents(300, 1)) == json.dumps(demo_documents(300, 1))
+    assert json.dumps(demo_documents(300, 1)) != json.dumps(demo_documents(300, 2))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_tiny_fleets(n):
+    ci, tasks = demo_documents(n, seed=3)
+    assert len(ci["containerInstances"]) == n
+    arns = {i["containerInstanceArn"] for i in ci["containerInstances"]}
+    assert all(t["containerInstanceArn"] in arns for t in tasks["tasks"])
+    json.dumps((ci, tasks))
+
+
+def test_negative_n_is_refused():
+    with pytest.raises(ValueError):
+        demo_documents(-1)
+
+
+def test_ids_and_arns(docs):
+    arn = re.compile(r"^arn:aws:ecs:us-east-1:123456789012:container-instance/demo/[0-9a-f]{32}$")
+    insts = instances(docs)
+    assert all(arn.match(i["containerInstanceArn"]) for i in insts)
+    assert all(re.match(r"^i-[0-9a-f]{17}$", i["ec2InstanceId"]) for i in insts)
+    assert len({i["containerInstanceArn"] for i in insts}) == len(insts)
+    assert len({i["ec2InstanceId"] for i in insts}) == len(insts)
+    task_arns = [t["taskArn"] for t in docs[1]["tasks"]]
+    assert len(set(task_arns)) == len(task_arns)
+    assert all(re.match(r"^arn:aws:ecs:us-east-1:123456789012:task/demo/[0-9a-f]{32}$", a) for a in task_arns)
+
+
+def test_cluster_and_region_are_used():
+    ci, tasks = demo_documents(50, seed=1, cluster="prod-eu", region="eu-west-1")
+    for inst in ci["containerInstances"]:
+        assert inst["containerInstanceArn"].startswith("arn:aws:ecs:eu-west-1:123456789012:container-instance/prod-eu/")
+        assert re.match(r"^eu-west-1[a-f]$", attrs(inst)["ecs.availability-zone"]["value"])
+    assert {t["clusterArn"] for t in tasks["tasks"]} == {"arn:aws:ecs:eu-west-1:123456789012:cluster/prod-eu"}
+
+
+def test_running_tasks_count_counts_desired_running_only(docs):
+    running = Counter(t["containerInstanceArn"] for t in docs[1]["tasks"] if t["desiredStatus"] == "RUNNING")
+    statuses = Counter(t["desiredStatus"] for t in docs[1]["tasks"])
+    assert statuses["STOPPED"] > 0 and set(statuses) == {"RUNNING", "STOPPED"}
+    for inst in instances(docs):
+        assert inst["runningTasksCount"] == running[inst["containerInstanceArn"]]
+        assert inst["pendingTasksCount"] == 0
+        assert "agentUpdateStatus" not in inst
+    assert any(i["runningTasksCount"] == 0 for i in instances(docs))
+
+
+def test_tasks_look_like_describe_tasks(docs):
+    groups = Counter(t["group"] for t in docs[1]["tasks"])
+    assert {"service:web", "service:api", "service:worker", "family:batch-etl", "service:cache"} <= set(groups)
+    for t in docs[1]["tasks"]:
+        assert t["cpu"].isdigit() and t["memory"].isdigit()
+        assert t["lastStatus"] == t["desiredStatus"]
+        assert ISO.match(t["createdAt"]) and ISO.match(t["startedAt"])
+        if t["desiredStatus"] == "STOPPED":
+            assert t["stoppedReason"] and ISO.match(t["stoppedAt"])
+
+
+def test_remaining_is_registered_minus_running_tasks(docs):
+    used = defaultdict(lambda: [0, 0])
+    for t in docs[1]["tasks"]:
+        if t["desiredStatus"] == "RUNNING":
+            used[t["containerInstanceArn"]][0] += int(t["cpu"])
+            used[t["containerInstanceArn"]][1] += int(t["memory"])
+    for inst in instances(docs):
+        for k, name in enumerate(("CPU", "MEMORY")):
+            reg, rem = resource(inst, "registeredResources", name), resource(inst, "remainingResources", name)
+            assert 0 <= rem <= reg
+            assert reg - rem == used[inst["containerInstanceArn"]][k]
+        reg_gpu, rem_gpu = resource(inst, "registeredResources", "GPU"), resource(inst, "remainingResources", "GPU")
+        itype = attrs(inst)["ecs.instance-type"]["value"]
+        assert reg_gpu == GPUS.get(itype)
+        if reg_gpu:
+            assert 0 <= rem_gpu <= reg_gpu
+
+
+def test_resources_match_the_instance_type(docs):
+    seen = set()
+    for inst in instances(docs):
+        itype = attrs(inst)["ecs.instance-type"]["value"]
+        if itype in SIZES:
+            vcpu, gib = SIZES[itype]
+            assert resource(inst, "registeredResources", "CPU") == 1024 * vcpu
+            assert 0.8 * gib * 1024 < resource(inst, "registeredResources", "MEMORY") < gib * 1024
+            seen.add(itype)
+        for item in inst["registeredResources"] + inst["remainingResources"]:
+            assert item["type"] == ("STRINGSET" if item["name"].startswith("PORTS") else "INTEGER")
+    assert len(seen) >= 6
+
+
+def test_ports_are_unique_strings_and_include_static_host_ports(docs):
+    static = defaultdict(set)
+    for t in docs[1]["tasks"]:
+        if t["desiredStatus"] == "RUNNING":
+            for c in t["containers"]:
+                static[t["containerInstanceArn"]] |= {str(b["hostPort"]) for b in c["networkBindings"]
+                                                      if b["hostPort"] == b["containerPort"]}
+    in_use = 0
+    for inst in instances(docs):
+        reg, rem = resource(inst, "registeredResources", "PORTS"), resource(inst, "remainingResources", "PORTS")
+        for ports in (reg, rem):
+            assert all(isinstance(p, str) and p.isdigit() for p in ports)
+            assert len(ports) == len(set(ports))
+        # ECS lists the *taken* ports in remainingResources: the reserved ones plus static host ports.
+        assert set(reg) <= set(rem)
+        assert set(rem) - set(reg) == static[inst["containerInstanceArn"]]
+        in_use += len(rem) > len(reg)
+        if attrs(inst)["ecs.os-type"]["value"] == "linux":
+            assert reg == ["22", "2375", "2376", "51678", "51679"]
+    assert in_use > 0
+
+
+def test_architecture_follows_instance_type(docs):
+    for inst in instances(docs):
+        a = attrs(inst)
+        graviton = bool(GRAVITON.match(a["ecs.instance-type"]["value"]))
+        assert (a["ecs.cpu-architecture"]["value"] == "arm64") == graviton
+        assert a["ecs.cpu-architecture"]["value"] in ("arm64", "x86_64")
+
+
+def test_windows_only_on_x86(docs):
+    windows = 0
+    for inst in instances(docs):
+        a = attrs(inst)
+        if a["ecs.os-type"]["value"] == "windows":
+            windows += 1
+            assert a["ecs.cpu-architecture"]["value"] == "x86_64"
+            assert a["ecs.os-family"]["value"].startswith("WINDOWS_SERVER_")
+            assert a["ecs.instance-type"]["value"] not in GPUS
+        else:
+            assert (a["ecs.os-type"]["value"], a["ecs.os-family"]["value"]) == ("linux", "LINUX")
+    assert windows > 0
+
+
+def test_value_less_attributes_have_no_value_key(docs):
+    for inst in instances(docs):
+        names = [a["name"] for a in inst["attributes"]]
+        assert len(names) == len(set(names))
+        for a in inst["attributes"]:
+            if CAPABILITY.match(a["name"]) and a["name"] not in VALUED_CAPABILITIES:
+                assert "value" not in a, a
+            else:
+                assert isinstance(a["value"], str) and a["value"], a
+        assert "com.amazonaws.ecs.capability.logging-driver.awslogs" in names
+        assert "com.amazonaws.ecs.capability.ecr-auth" in names
+
+
+def test_docker_api_capabilities_are_a_contiguous_range(docs):
+    for inst in instances(docs)[:300]:
+        minors = sorted(int(a["name"].rsplit(".", 1)[1]) for a in inst["attributes"]
+                        if a["name"].startswith("com.amazonaws.ecs.capability.docker-remote-api.1."))
+        assert minors == list(range(minors[0], minors[-1] + 1))
+        assert minors[0] <= 24 and minors[-1] >= 41
+
+
+def test_gpu_instances_report_their_driver(docs):
+    for inst in instances(docs):
+        a = attrs(inst)
+        driver = [n for n in a if n.startswith("ecs.capability.nvidia-driver-version.")]
+        assert bool(driver) == (a["ecs.instance-type"]["value"] in GPUS)
+
+
+def test_custom_attributes_are_sometimes_absent(docs):
+    counts = Counter(name for inst in instances(docs) for name in attrs(inst) if name in ("stack", "team", "flavor"))
+    n = len(instances(docs))
+    assert 0.75 * n < counts["stack"] < 0.95 * n  # ~15% lack it
+    assert 0.45 * n < counts["team"] < 0.75 * n   # ~40% lack it
+    assert 0 < counts["flavor"] < 0.1 * n
+    assert {attrs(i)["stack"]["value"] for i in instances(docs) if "stack" in attrs(i)} == {"prod", "staging", "dev"}
+
+
+def test_placement_attributes(docs):
+    subnet_of = {}
+    for inst in instances(docs):
+        a = attrs(inst)
+        az = a["ecs.availability-zone"]["value"]
+        assert re.match(r"^us-east-1[a-f]$", az)
+        assert subnet_of.setdefault(az, a["ecs.subnet-id"]["value"]) == a["ecs.subnet-id"]["value"]
+        assert re.match(r"^ami-[0-9a-f]{17}$", a["ecs.ami-id"]["value"])
+        assert re.match(r"^vpc-[0-9a-f]{17}$", a["ecs.vpc-id"]["value"])
+        assert re.match(r"^\d+\.\d+\.\d+$", inst["versionInfo"]["agentVersion"])
+    assert len(subnet_of) == 6
+    amis = {attrs(i)["ecs.ami-id"]["value"] for i in instances(docs)}
+    assert 5 <= len(amis) <= 40
+
+
+def test_status_and_connectivity_vary(docs):
+    status = Counter(i["status"] for i in instances(docs))
+    assert set(status) == {"ACTIVE", "DRAINING"} and status["ACTIVE"] > 0.9 * len(instances(docs))
+    connected = Counter(i["agentConnected"] for i in instances(docs))
+    assert connected[True] > 0.9 * len(instances(docs)) and connected[False] > 0
+
+
+def test_registered_at_is_cli_iso_within_two_years(docs):
+    times = []
+    for inst in instances(docs):
+        assert ISO.match(inst["registeredAt"]), inst["registeredAt"]
+        times.append(datetime.fromisoformat(inst["registeredAt"]))
+    assert max(times) - min(times) > timedelta(days=365)
+    assert max(times) - min(times) < timedelta(days=2 * 366)
+
+
+def test_json_round_trip(docs):
+    for doc in docs:
+        assert json.loads(json.dumps(doc)) == doc
