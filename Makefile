@@ -22,11 +22,13 @@ demo: install
 test: install
 	$(PY) -m pytest
 
-# The kernels rebuilt with bounds checks on, and the suite run against them.
+# The kernels rebuilt with Cython's checks on (-O0 -g), the suite run against them, and the
+# optimised build put back.
 test-debug: install
 	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .
-	$(PY) -m pytest -x -p no:randomly
-	rm -f $(VENV)/.installed
+	$(PY) -c "from placement.engine._kernels import DEBUG_BUILD; assert DEBUG_BUILD, 'not the debug build'"
+	$(PY) -m pytest -x; status=$$?; \
+	$(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .; exit $$status
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[test,peers]'

@@ -26,7 +26,7 @@ extensions = [
         ".".join(path.with_suffix("").parts),
         [str(path)],
         include_dirs=[numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("PLACEMENT_DEBUG", str(int(DEBUG)))],
         extra_compile_args=(["-O3"] if not DEBUG else ["-O0", "-g"]) + ["-fopenmp"],
         extra_link_args=["-fopenmp"],
     )
@@ -37,6 +37,7 @@ setup(
     packages=find_packages(include=["placement", "placement.*"]) + ["placement.grammar"],
     package_dir={"placement.grammar": "grammar"},
     package_data={"placement.grammar": ["*.lark"], "placement": ["py.typed", "**/*.pyi", "**/*.pxd"]},
-    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, quiet=True),
+    # force: the generated C depends on DIRECTIVES, which a timestamp check cannot see.
+    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, quiet=True, force=True),
     zip_safe=False,
 )

@@ -1,7 +1,7 @@
 """The ``placement`` command: a standalone tester for expressions.
 
     placement check EXPR [--json]                 parse, canonical form, errors with a caret, lint
-    placement eval EXPR (--fleet F [--tasks T] | --demo N) [--json]
+    placement eval EXPR (--fleet F [--tasks T] | --demo N) [--json] [--plan] [--threads N]
     placement demo                                the ECS documentation's examples on a demo fleet
 
 Exit codes: 0 ok / something matched, 1 nothing matched, 2 bad input. ``--json`` output is a
@@ -48,13 +48,18 @@ def _arguments() -> argparse.ArgumentParser:
                              help=f"longest accepted expression (default {DEFAULT_MAX_LENGTH}, the ECS limit)")
         return command
 
-    expression_command("check", "parse and type-check; print the canonical form and warnings")
+    check = expression_command("check", "parse and type-check; print the canonical form and warnings")
+    check.add_argument("--plan", action="store_true", help="also print the evaluation plan")
     evaluate = expression_command("eval", "print the instances an expression selects")
     source = evaluate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--fleet", type=Path, help="JSON of 'aws ecs describe-container-instances'")
+    source.add_argument("--fleet", type=Path,
+                        help="JSON of 'aws ecs describe-container-instances', or a Parquet / Arrow (.feather) table")
     source.add_argument("--demo", type=int, metavar="N", help="a generated demo fleet of N instances")
     evaluate.add_argument("--tasks", type=Path, help="JSON of 'aws ecs describe-tasks' (for task:group)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the demo fleet")
+    evaluate.add_argument("--backend", choices=("compiled", "reference"), default="compiled")
+    evaluate.add_argument("--threads", type=int, default=1, help="threads for the compiled kernel")
+    evaluate.add_argument("--plan", action="store_true", help="also print the bound plan")
 
     show = commands.add_parser("demo", help="evaluate the ECS documentation's examples on a demo fleet")
     show.add_argument("--size", type=int, default=200, help="instances in the demo fleet")
@@ -87,10 +92,14 @@ def _check(args) -> int:
     predicate = compile(args.expression, max_length=args.max_length)
     warnings = predicate.warnings()
     if args.json:
-        print(json.dumps({"valid": True, "canonical": predicate.canonical,
-                          "warnings": [w.to_json() for w in warnings]}))
+        out = {"valid": True, "canonical": predicate.canonical, "warnings": [w.to_json() for w in warnings]}
+        if args.plan:
+            out["plan"] = predicate.explain_plan()
+        print(json.dumps(out))
     else:
         print(predicate.canonical)
+        if args.plan:
+            print(predicate.explain_plan())
         _print_warnings(warnings, args.expression)
     return OK
 
@@ -109,14 +118,30 @@ def _fleet(args) -> Fleet:
         if args.demo < 0:
             raise InputError(f"--demo needs a non-negative size, got {args.demo}")
         return demo(args.demo, args.seed)
+    if args.fleet.suffix in (".parquet", ".feather", ".arrow"):
+        return Fleet.from_arrow(_load_table(args.fleet))
     tasks = _load_json(args.tasks, "tasks") if args.tasks else None
     return Fleet.from_ecs(_load_json(args.fleet, "fleet"), tasks)
+
+
+def _load_table(path: Path):
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as reader
+        else:
+            import pyarrow.feather as reader
+    except ImportError:
+        raise InputError("reading Parquet / Arrow files needs pyarrow: pip install 'placement[arrow]'") from None
+    try:
+        return reader.read_table(path)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read fleet table {str(path)!r}: {error}") from None
 
 
 def _eval(args) -> int:
     predicate = compile(args.expression, max_length=args.max_length)
     fleet = _fleet(args)
-    mask = predicate.evaluate(fleet)
+    mask = predicate.evaluate(fleet, backend=args.backend, threads=args.threads)
     matches = fleet.ids(mask)
     warnings = predicate.warnings(fleet)
     if args.json:
@@ -124,6 +149,8 @@ def _eval(args) -> int:
                           "warnings": [w.to_json() for w in warnings]}))
     else:
         print(predicate.canonical)
+        if args.plan:
+            print(predicate.explain_plan(fleet))
         print(_table([fleet[fleet.position(arn)] for arn in matches]))
         print(f"{len(matches)} of {len(fleet)} instances match")
         _print_warnings(warnings, args.expression)

@@ -129,3 +129,31 @@ def test_the_console_script_and_module_entry_points():
     done = subprocess.run([sys.executable, "-m", "placement", "check", "--json", "agentConnected == true"],
                           capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["valid"] is True
+
+
+def test_plans_are_printed_on_request(capsys, fleet_file):
+    code, out = run_json(capsys, "check", "attribute:stack == prod and runningTasksCount > 1", "--plan")
+    assert out["plan"].startswith("plan: runningTasksCount > 1 and attribute:stack == prod")
+    code, out, _ = run(capsys, "eval", "attribute:stack == prod", "--fleet", fleet_file[0], "--plan")
+    assert "code range" in out
+
+
+def test_eval_reads_parquet_and_feather_fleets(capsys, tmp_path):
+    import pyarrow.feather
+    import pyarrow.parquet
+    from placement import Fleet
+    table = Fleet.from_ecs(FLEET).to_arrow()
+    pyarrow.parquet.write_table(table, tmp_path / "fleet.parquet")
+    pyarrow.feather.write_feather(table, tmp_path / "fleet.feather")
+    for name in ("fleet.parquet", "fleet.feather"):
+        code, out = run_json(capsys, "eval", "attribute:stack == dev", "--fleet", str(tmp_path / name))
+        assert code == 0 and out["matches"] == ["ci-2"]
+    (tmp_path / "broken.parquet").write_text("nope")
+    code, out = run_json(capsys, "eval", "attribute:stack == dev", "--fleet", str(tmp_path / "broken.parquet"))
+    assert code == 2 and out["error"]["kind"] == "input"
+
+
+def test_both_backends_from_the_command_line(capsys, fleet_file):
+    for backend in ("compiled", "reference"):
+        code, out = run_json(capsys, "eval", "attribute:stack exists", "--fleet", fleet_file[0], "--backend", backend)
+        assert out["matches"] == ["ci-1", "ci-2"]

@@ -1,5 +1,7 @@
 import numpy as np
 
+DEBUG_BUILD: bool
+
 class Program:
     """A bound plan in the kernel's form; build it through ``placement.engine.bind``."""
 

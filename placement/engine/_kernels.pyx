@@ -14,6 +14,17 @@ from cython.parallel cimport prange, threadid
 
 import numpy as np
 
+cdef extern from *:
+    """
+    #ifndef PLACEMENT_DEBUG
+    #define PLACEMENT_DEBUG 0
+    #endif
+    """
+    int PLACEMENT_DEBUG
+
+#: True in the build with Cython's bounds and wraparound checks on (PLACEMENT_DEBUG_BUILD=1).
+DEBUG_BUILD = bool(PLACEMENT_DEBUG)
+
 ctypedef fused code_t:
     uint8_t
     uint16_t

@@ -89,6 +89,11 @@ class Fleet(Sequence[Instance]):
     def from_polars(cls, frame) -> "Fleet":
         return cls.from_arrow(frame.to_arrow())
 
+    def to_arrow(self):
+        """The fleet as a ``pyarrow.Table`` that ``from_arrow`` reads back."""
+        from placement.fleet.tables import to_arrow
+        return to_arrow(self._columns)
+
     # -- reading -------------------------------------------------------------------------------
 
     @property

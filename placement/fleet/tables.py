@@ -1,0 +1,224 @@
+"""Fleet ingest from Arrow tables (and pandas / polars through Arrow), and export back.
+
+One column per subject, named as in the language: ``containerInstanceArn`` (required, the id),
+``ec2InstanceId``, ``status``, ``agentConnected`` (bool), ``runningTasksCount`` (integer),
+``registeredAt`` (timestamp, or ISO strings), ``agentVersion`` (string), ``attribute:NAME``
+(string or dictionary<string>, null = absent; a **bool** column holds a value-less attribute:
+true = present), ``task:group`` (list<string>, one entry per RUNNING task), and optionally
+``remainingResources.CPU|MEMORY|GPU``, ``registeredResources.CPU|MEMORY|GPU`` (integers) and
+``remainingResources.PORTS`` (list<string>). A dictionary column whose dictionary is sorted,
+without nulls and with an index type of the width we would choose, is used without copying.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+
+from placement import values
+from placement.errors import InputError
+from placement.fleet.columns import (INT_ABSENT, VALUELESS, Columns, DictionaryColumn, GroupColumn,
+                                     code_dtype, pack_version)
+
+_RESOURCE_COLUMNS = {f"{side}Resources.{name}": f"{side}_{name.lower()}"
+                     for side in ("remaining", "registered") for name in ("CPU", "MEMORY", "GPU")}
+_KNOWN = {"containerInstanceArn", "ec2InstanceId", "status", "agentConnected", "runningTasksCount",
+          "registeredAt", "agentVersion", "task:group", "remainingResources.PORTS", *_RESOURCE_COLUMNS}
+
+
+def _pyarrow():
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:                                   # pragma: no cover - optional extra
+        raise InputError("Arrow, pandas and polars input need pyarrow: pip install 'placement[peers]'") from None
+    return pa, pc
+
+
+def arrow_from_pandas(frame):
+    pa, _ = _pyarrow()
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def columns_from_arrow(table) -> Columns:
+    pa, pc = _pyarrow()
+    if not isinstance(table, pa.Table):
+        raise InputError(f"expected a pyarrow.Table, got {type(table).__name__}")
+    names = table.column_names
+    unknown = [n for n in names if n not in _KNOWN and not n.startswith("attribute:")]
+    if unknown:
+        raise InputError(f"unknown fleet column(s) {unknown}; columns are named like the subjects "
+                         f"(containerInstanceArn, attribute:NAME, task:group, runningTasksCount, ...)")
+    if "containerInstanceArn" not in names:
+        raise InputError("a fleet table needs a containerInstanceArn column")
+    n = table.num_rows
+
+    def column(name):
+        if name not in names:
+            return None
+        chunks = table.column(name)
+        return chunks.chunk(0) if chunks.num_chunks == 1 else chunks.combine_chunks()
+
+    arns = column("containerInstanceArn")
+    if not pa.types.is_string(arns.type) and not pa.types.is_large_string(arns.type) or arns.null_count:
+        raise InputError("containerInstanceArn must be a string column without nulls")
+    strings = {name: _dictionary(column(name), name, pa, pc) if name in names else DictionaryColumn.absent(n)
+               for name in ("ec2InstanceId", "status")}
+    connected = column("agentConnected")
+    if connected is not None and not pa.types.is_boolean(connected.type):
+        raise InputError("agentConnected must be a bool column")
+    return Columns(
+        arns=tuple(arns.to_pylist()),
+        instance_id=strings["ec2InstanceId"], status=strings["status"],
+        agent_connected=(DictionaryColumn.from_values(connected.to_pylist()) if connected is not None
+                         else DictionaryColumn.absent(n)),
+        agent_version=_versions(column("agentVersion"), n, pa),
+        registered_at=_instants(column("registeredAt"), n, pa, pc),
+        running_tasks=_integers(column("runningTasksCount"), "runningTasksCount", n, pa, pc),
+        attributes=MappingProxyType({name[len("attribute:"):]: _attribute(column(name), name, pa, pc)
+                                     for name in sorted(names) if name.startswith("attribute:")}),
+        groups=_groups(column("task:group"), n, pa),
+        resources=MappingProxyType({key: _integers(column(name), name, n, pa, pc)
+                                    for name, key in _RESOURCE_COLUMNS.items()}),
+        ports=_ports(column("remainingResources.PORTS"), n, pa),
+    ).validate()
+
+
+def _dictionary(array, name: str, pa, pc) -> DictionaryColumn:
+    """A string or dictionary<string> column as codes into a sorted dictionary (nulls absent)."""
+    if not pa.types.is_dictionary(array.type):
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            raise InputError(f"column {name!r} must hold strings, not {array.type}")
+        array = pc.dictionary_encode(array)
+    if not (pa.types.is_string(array.type.value_type) or pa.types.is_large_string(array.type.value_type)):
+        raise InputError(f"column {name!r} must hold strings, not {array.type.value_type}")
+    dictionary = array.dictionary.to_pylist()
+    if None in dictionary:
+        raise InputError(f"column {name!r} has a null in its dictionary")
+    ordered = tuple(sorted(set(dictionary)))
+    dtype = code_dtype(len(ordered) + 2)
+    indices = array.indices
+    if (not array.null_count and list(ordered) == dictionary
+            and np.dtype(indices.type.to_pandas_dtype()).itemsize == dtype.itemsize):
+        codes = np.frombuffer(indices.buffers()[1], dtype=dtype, count=len(indices), offset=indices.offset * dtype.itemsize)
+        return DictionaryColumn(codes, ordered)                     # zero-copy: same bytes as Arrow's
+    position = {v: i for i, v in enumerate(ordered)}
+    mapping = np.array([position[v] for v in dictionary] + [len(ordered)], dtype=np.int64)
+    raw = indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return DictionaryColumn(np.ascontiguousarray(mapping[raw].astype(dtype)), ordered)
+
+
+def _attribute(array, name: str, pa, pc) -> DictionaryColumn:
+    if pa.types.is_boolean(array.type):             # a value-less attribute: true = present
+        present = array.fill_null(False).to_numpy(zero_copy_only=False)
+        return DictionaryColumn(np.where(present, 1, 0).astype(np.uint8), ())
+    if pa.types.is_null(array.type):
+        return DictionaryColumn.absent(len(array))
+    return _dictionary(array, name, pa, pc)
+
+
+def _integers(array, name: str, n: int, pa, pc) -> np.ndarray:
+    if array is None:
+        return np.zeros(n, dtype=np.int64)
+    if not pa.types.is_integer(array.type):
+        raise InputError(f"column {name!r} must hold integers, not {array.type}")
+    result = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if n and result.min() < 0:
+        raise InputError(f"column {name!r} has negative values")
+    return np.ascontiguousarray(result)
+
+
+def _versions(array, n: int, pa) -> np.ndarray:
+    if array is None:
+        return np.full(n, INT_ABSENT, dtype=np.int64)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raise InputError(f"agentVersion must hold strings like '1.14.5', not {array.type}")
+    texts = array.to_pylist()
+    packed = {t: pack_version(values.parse_version(t)) if t else INT_ABSENT for t in set(texts)}
+    return np.array([packed[t] for t in texts], dtype=np.int64)
+
+
+def _instants(array, n: int, pa, pc) -> np.ndarray:
+    if array is None:
+        return np.full(n, INT_ABSENT, dtype=np.int64)
+    if pa.types.is_timestamp(array.type):
+        micros = pc.cast(array, pa.timestamp("us", tz=array.type.tz)).cast(pa.int64())
+        return micros.fill_null(INT_ABSENT).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        result = np.empty(n, dtype=np.int64)
+        for i, text in enumerate(array.to_pylist()):
+            micros = values.parse_timestamp(text) if text is not None else INT_ABSENT
+            if micros is None:
+                raise InputError(f"registeredAt row {i}: {text!r} is not an ISO-8601 time")
+            result[i] = micros
+        return result
+    raise InputError(f"registeredAt must be a timestamp or string column, not {array.type}")
+
+
+def _groups(array, n: int, pa) -> GroupColumn:
+    if array is None:
+        return GroupColumn.from_rows([{}] * n)
+    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
+        raise InputError(f"task:group must be a list<string> column, not {array.type}")
+    rows = []
+    for groups in array.to_pylist():
+        counts: dict[str, int] = {}
+        for group in groups or ():
+            if not isinstance(group, str):
+                raise InputError(f"task:group holds {group!r}, not a group name")
+            counts[group] = counts.get(group, 0) + 1
+        rows.append(counts)
+    return GroupColumn.from_rows(rows)
+
+
+def _ports(array, n: int, pa) -> tuple[frozenset[int], ...]:
+    if array is None:
+        return (frozenset(),) * n
+    rows = []
+    for ports in array.to_pylist():
+        try:
+            rows.append(frozenset(int(p) for p in ports or ()))
+        except (TypeError, ValueError):
+            raise InputError(f"remainingResources.PORTS holds {ports!r}, not port numbers") from None
+    return tuple(rows)
+
+
+def to_arrow(columns: Columns):
+    """The fleet as an Arrow table in the layout ``columns_from_arrow`` reads."""
+    pa, _ = _pyarrow()
+
+    def strings(column: DictionaryColumn):
+        codes = column.codes.astype(np.int32)
+        mask = codes >= len(column.dictionary)
+        return pa.DictionaryArray.from_arrays(pa.array(np.where(mask, 0, codes), mask=mask),
+                                              pa.array(list(column.dictionary), type=pa.string()))
+
+    data = {"containerInstanceArn": pa.array(columns.arns, type=pa.string()),
+            "ec2InstanceId": strings(columns.instance_id), "status": strings(columns.status),
+            "agentConnected": pa.array([_plain(columns.agent_connected.value_at(i)) for i in range(len(columns))],
+                                       type=pa.bool_()),
+            "runningTasksCount": pa.array(columns.running_tasks),
+            "registeredAt": pa.array(np.where(columns.registered_at == INT_ABSENT, 0, columns.registered_at),
+                                     type=pa.timestamp("us", tz="UTC"),
+                                     mask=columns.registered_at == INT_ABSENT),
+            "agentVersion": pa.array([None if v is None else values.format_version(v) for v in
+                                      map(values.unpack_version, columns.agent_version.tolist())], type=pa.string())}
+    for name, column in columns.attributes.items():
+        if not column.dictionary:
+            data[f"attribute:{name}"] = pa.array(column.codes == column.valueless_code)
+        elif np.any(column.codes == column.valueless_code):
+            raise InputError(f"attribute {name!r} is value-less on some instances and valued on others; "
+                             f"Arrow columns cannot hold both")
+        else:
+            data[f"attribute:{name}"] = strings(column)
+    data["task:group"] = pa.array([[g for g, count in row.items() for _ in range(count)]
+                                   for row in columns.groups.rows()], type=pa.list_(pa.string()))
+    for name, key in _RESOURCE_COLUMNS.items():
+        data[name] = pa.array(columns.resources[key])
+    data["remainingResources.PORTS"] = pa.array([sorted(str(p) for p in ports) for ports in columns.ports],
+                                                type=pa.list_(pa.string()))
+    return pa.table(data)
+
+
+def _plain(value):
+    return value if isinstance(value, bool) else None
