@@ -9,7 +9,7 @@ import numpy as np
 from placement.fleet.model import Fleet, Instance
 from placement.lang import ir
 from placement.lang.ir import Kind
-from placement.lang.semantics import leaf_holds
+from placement.lang.semantics import combine, leaf_holds
 from placement.values import ABSENT, VALUELESS
 
 
@@ -39,12 +39,4 @@ def value_of(field: ir.Field, instance: Instance):
 
 def holds(expr: ir.Expr, instance: Instance) -> bool:
     """The value of ``expr`` on one instance."""
-    if isinstance(expr, ir.And):
-        return all(holds(o, instance) for o in expr.operands)
-    if isinstance(expr, ir.Or):
-        return any(holds(o, instance) for o in expr.operands)
-    if isinstance(expr, ir.Not):
-        return not holds(expr.operand, instance)
-    if isinstance(expr, ir.Const):
-        return expr.value
-    return leaf_holds(expr, value_of(expr.field, instance))
+    return combine(expr, lambda leaf: leaf_holds(leaf, value_of(leaf.field, instance)))

@@ -7,6 +7,8 @@ a value-less attribute exists but every value comparison on it, negative ones in
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from placement.lang import ir
 from placement.lang.ir import Kind
 from placement.lang.patterns import full_match
@@ -16,17 +18,22 @@ _ORDER = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
           "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 
 
-def holds_on_value(expr: ir.Expr, value) -> bool:
-    """``expr``, whose leaves all read one field, where that field has ``value``."""
+def combine(expr: ir.Expr, leaf_value: Callable[[ir.Leaf], bool]) -> bool:
+    """``expr`` as plain boolean logic over ``leaf_value`` of each leaf."""
     if isinstance(expr, ir.And):
-        return all(holds_on_value(o, value) for o in expr.operands)
+        return all(combine(o, leaf_value) for o in expr.operands)
     if isinstance(expr, ir.Or):
-        return any(holds_on_value(o, value) for o in expr.operands)
+        return any(combine(o, leaf_value) for o in expr.operands)
     if isinstance(expr, ir.Not):
-        return not holds_on_value(expr.operand, value)
+        return not combine(expr.operand, leaf_value)
     if isinstance(expr, ir.Const):
         return expr.value
-    return leaf_holds(expr, value)
+    return leaf_value(expr)
+
+
+def holds_on_value(expr: ir.Expr, value) -> bool:
+    """``expr``, whose leaves all read one field, where that field has ``value``."""
+    return combine(expr, lambda leaf: leaf_holds(leaf, value))
 
 
 def leaf_holds(leaf: ir.Leaf, value) -> bool:
