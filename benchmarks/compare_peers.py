@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import gc
 import json
 import math
@@ -64,16 +65,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # -- timing and checking ----------------------------------------------------------------------------
 
-def best_of(run: Callable[[], object], repeat: int) -> float:
-    """The fastest of ``repeat`` calls after one warm-up, in milliseconds."""
-    run()
-    gc.collect()
-    gc.disable()
-    try:
-        best = min(_elapsed_ns(run) for _ in range(repeat))
-    finally:
-        gc.enable()
-    return best / 1e6
+def best_of(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """For each named call, the fastest of ``repeat`` back-to-back calls after one warm-up, in ms.
+
+    One method at a time: interleaving them was tried and is worse here, because the thread
+    pools of polars and DuckDB are still spinning when the next method starts.
+    """
+    best = {}
+    for name, run in runs.items():
+        run()
+        gc.collect()
+        gc.disable()
+        try:
+            best[name] = min(_elapsed_ns(run) for _ in range(repeat)) / 1e6
+        finally:
+            gc.enable()
+    return best
 
 
 def _elapsed_ns(run) -> int:
@@ -184,41 +191,54 @@ def polars_only(args) -> None:
         problem = mismatch(method, pred, pred.evaluate(fleet))
         if problem:
             report["mismatches"].append(f"{name}: {problem}")
-        report["ms"][name] = best_of(lambda: method.run(pred), args.repeat)
+        report["ms"][name] = best_of({"polars": lambda: method.run(pred)}, args.repeat)["polars"]
     print(json.dumps(report))
 
 
 # -- measuring --------------------------------------------------------------------------------------
 
-def measure(args) -> tuple[dict, list[str], dict, list[str], set[str]]:
-    """{workload: {method: ms}}, method names in column order, shares, problems, 1-thread peers."""
+@dataclass
+class Results:
+    timings: dict[str, dict[str, float]]     # workload -> method -> best milliseconds
+    methods: list[str]                       # column order
+    single_thread_peers: set[str]
+    shares: dict[str, float]                 # workload -> share of rows selected
+    plans: dict[str, str]                    # workload -> placement's bound plan
+    problems: list[str]                      # methods that disagree with placement
+
+
+def measure(args) -> Results:
     fleet = scaled_fleet(args.rows, args.seed)
     table = needed_table(args.rows, args.seed)
     setup_ms: dict[str, float] = {}
     methods = placement_methods(fleet) + peer_methods(fleet, table, setup_ms)
     print("data conversion, once, untimed: " + ", ".join(f"{k} {v:.0f} ms" for k, v in setup_ms.items()))
-    timings, shares, problems = {}, {}, []
+    results = Results({}, [m.name for m in methods], {m.name for m in methods if m.peer and m.single_thread},
+                      {}, {}, [])
     for name, text in WORKLOADS.items():
         pred = placement.compile(text)
         expected = pred.evaluate(fleet)
-        shares[name] = float(expected.mean())
-        timings[name] = {}
-        for method in methods:
-            problem = mismatch(method, pred, expected)
-            if problem:
-                problems.append(f"{name}: {problem}")
-            timings[name][method.name] = best_of(lambda: method.run(pred), args.repeat)
+        results.shares[name] = float(expected.mean())
+        results.plans[name] = pred.explain_plan(fleet)
+        results.problems += [f"{name}: {problem}" for problem in (mismatch(m, pred, expected) for m in methods)
+                             if problem]
         arrays = floor_arrays(pred, fleet.columns)
-        timings[name]["floor"] = best_of(lambda: read_once(arrays), args.repeat)
-        print(f"  measured {name}")
-    single = polars_single_thread(args)
-    single_name = f"polars {single['threads']}t (subprocess)"
-    problems += single["mismatches"]
-    for name, ms in single["ms"].items():
-        timings[name][single_name] = ms
-    names = [m.name for m in methods] + [single_name, "floor"]
-    singles = {m.name for m in methods if m.peer and m.single_thread} | {single_name}
-    return timings, names, shares, problems, singles
+        runs = {m.name: functools.partial(m.run, pred) for m in methods}
+        results.timings[name] = best_of({**runs, "floor": lambda: read_once(arrays)}, args.repeat)
+        print(f"  measured {name}", flush=True)
+    add_polars_single_thread(results, polars_single_thread(args))
+    results.methods.append("floor")
+    return results
+
+
+def add_polars_single_thread(results: Results, single: dict) -> None:
+    name = f"polars {single['threads']}t (subprocess)"
+    results.methods.append(name)
+    if single["threads"] == 1:
+        results.single_thread_peers.add(name)
+    results.problems += single["mismatches"]
+    for workload, ms in single["ms"].items():
+        results.timings[workload][name] = ms
 
 
 # -- reporting --------------------------------------------------------------------------------------
@@ -246,21 +266,29 @@ def version_lines() -> list[str]:
     return ["versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())]
 
 
-def timing_rows(timings, names, shares) -> list[list[str]]:
-    header = ["workload", "selects"] + [f"{n} (ms)" for n in names]
-    rows = [[w, f"{shares[w]:.1%}"] + [f"{timings[w][n]:.3f}" for n in names] for w in timings]
-    return [header] + rows
+def timing_rows(results: Results) -> list[list[str]]:
+    header = ["workload", "selects"] + [f"{n} (ms)" for n in results.methods]
+    return [header] + [[w, f"{results.shares[w]:.1%}"] + [f"{row[n]:.3f}" for n in results.methods]
+                       for w, row in results.timings.items()]
 
 
-def ratio_rows(timings, names, singles) -> tuple[list[list[str]], list[str]]:
-    peer_names = [n for n in names if not n.startswith("placement") and n != "floor"]
+def peer_names(results: Results) -> list[str]:
+    return [n for n in results.methods if not n.startswith("placement") and n != "floor"]
+
+
+def best_peer(results: Results, workload: str, single_thread_only: bool = False) -> str:
+    row = results.timings[workload]
+    names = [n for n in peer_names(results) if n in results.single_thread_peers or not single_thread_only]
+    return min(names, key=row.__getitem__)
+
+
+def ratio_rows(results: Results) -> tuple[list[list[str]], list[str]]:
     header = ["workload", "best peer", "best peer / placement", "best 1-thread peer",
               "best 1-thread peer / placement", "placement / floor", "bind+run / placement"]
     rows, overall, overall_single = [header], [], []
-    for workload, row in timings.items():
+    for workload, row in results.timings.items():
         ours = row[PLACEMENT]
-        best = min(peer_names, key=row.__getitem__)
-        best_single = min((n for n in peer_names if n in singles), key=row.__getitem__)
+        best, best_single = best_peer(results, workload), best_peer(results, workload, single_thread_only=True)
         overall.append(row[best] / ours)
         overall_single.append(row[best_single] / ours)
         rows.append([workload, best, f"{row[best] / ours:.1f}x", best_single, f"{row[best_single] / ours:.1f}x",
@@ -268,6 +296,17 @@ def ratio_rows(timings, names, singles) -> tuple[list[list[str]], list[str]]:
     summary = [f"geometric mean over workloads of best-peer / placement: {_geomean(overall):.1f}x",
                f"geometric mean over workloads of best-1-thread-peer / placement: {_geomean(overall_single):.1f}x"]
     return rows, summary
+
+
+def slower_than_a_peer(results: Results) -> list[str]:
+    """For each workload where some peer beat placement (1 thread): who, and placement's plan."""
+    lines = []
+    for workload, row in results.timings.items():
+        best = best_peer(results, workload)
+        if row[best] < row[PLACEMENT]:
+            lines += [f"{workload}: {best} {row[best]:.3f} ms < placement {row[PLACEMENT]:.3f} ms; plan:",
+                      *("    " + line for line in results.plans[workload].splitlines())]
+    return lines
 
 
 def _geomean(values: list[float]) -> float:
@@ -282,24 +321,29 @@ def render(rows: list[list[str]], markdown: bool) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def report(args, timings, names, shares, singles, markdown: bool) -> str:
-    ratios, summary = ratio_rows(timings, names, singles)
-    notes = [
-        f"{args.rows:,} rows, best of {args.repeat} after one warm-up; times in milliseconds.",
-        "placement 1t / 2t: pred.evaluate(fleet) with the plan already bound (the scheduler's steady "
-        "state); bind+run: bind then run, 1 thread.",
-        "Peers return their native boolean result (ndarray, Series, Arrow table); turning it into a "
-        "numpy mask for the check is not timed. Every method selects exactly placement's rows (checked).",
-        "The single-thread polars column comes from a subprocess with POLARS_MAX_THREADS=1 "
-        "(polars fixes its pool size at import).",
-        "floor: np.add.reduce over every column the expression reads, in its stored dtype.",
-    ]
-    bullet = "- " if markdown else ""
+NOTES = (
+    "placement 1t / 2t: pred.evaluate(fleet) with the plan already bound (a scheduler's steady state); "
+    "bind+run: bind, then run on 1 thread.",
+    "Peers return their native boolean result (ndarray, Series, Arrow table); turning it into a numpy "
+    "mask for the check is not timed. Every method selected exactly placement's rows (checked).",
+    "The single-thread polars column comes from a subprocess with POLARS_MAX_THREADS=1 "
+    "(polars fixes its pool size at import).",
+    "floor: np.add.reduce over every column the expression reads, in its stored dtype.",
+)
+
+
+def report(args, results: Results, markdown: bool) -> str:
+    ratios, summary = ratio_rows(results)
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     command = f"python benchmarks/compare_peers.py --rows {args.rows} --repeat {args.repeat} --seed {args.seed}"
-    parts = [*(bullet + line for line in [f"run: {when}: {command}"] + machine_lines() + version_lines()), *(bullet + n for n in notes), "",
-             render(timing_rows(timings, names, shares), markdown), "",
-             render(ratios, markdown), "", *(bullet + s for s in summary)]
+    header = [f"run: {when}: {command}", *machine_lines(), *version_lines(),
+              f"{args.rows:,} rows, best of {args.repeat} after one warm-up; times in milliseconds.", *NOTES]
+    slower = slower_than_a_peer(results)
+    bullet = "- " if markdown else ""
+    parts = [*(bullet + line for line in header), "", render(timing_rows(results), markdown), "",
+             render(ratios, markdown), "", *(bullet + line for line in summary)]
+    if slower:
+        parts += ["", "Where a peer beat placement:", *(["```", *slower, "```"] if markdown else slower)]
     return "\n".join(parts) + "\n"
 
 
@@ -309,16 +353,16 @@ def main(argv=None) -> int:
         polars_only(args)
         return 0
     started = time.perf_counter()
-    timings, names, shares, problems, singles = measure(args)
+    results = measure(args)
     print()
-    print(report(args, timings, names, shares, singles, markdown=False))
+    print(report(args, results, markdown=False))
     if args.markdown:
         with open(args.markdown, "w") as out:
-            out.write(report(args, timings, names, shares, singles, markdown=True))
+            out.write(report(args, results, markdown=True))
     print(f"total {time.perf_counter() - started:.0f} s")
-    for problem in problems:
+    for problem in results.problems:
         print(f"MISMATCH {problem}", file=sys.stderr)
-    assert not problems, f"{len(problems)} method(s) disagree with placement (see above)"
+    assert not results.problems, f"{len(results.problems)} method(s) disagree with placement (see above)"
     return 0
 
 

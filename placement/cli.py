@@ -2,6 +2,10 @@
 
     placement check EXPR [--json]                 parse, canonical form, errors with a caret, lint
     placement eval EXPR (--fleet F [--tasks T] | --demo N) [--json] [--plan] [--threads N]
+    placement place (--fleet F [--tasks T] | --demo N) --count N --cpu C --memory M --group G
+                    [--gpu G] [--port P]... [--constraint memberOf:EXPR | distinctInstance]...
+                    [--strategy binpack:cpu|binpack:memory|spread:FIELD|random]... [--seed S]
+                    [--request RUN_TASK.json] [--task-definition TD.json] [--json]
     placement demo                                the ECS documentation's examples on a demo fleet
 
 Exit codes: 0 ok / something matched, 1 nothing matched, 2 bad input. ``--json`` output is a
@@ -50,16 +54,36 @@ def _arguments() -> argparse.ArgumentParser:
 
     check = expression_command("check", "parse and type-check; print the canonical form and warnings")
     check.add_argument("--plan", action="store_true", help="also print the evaluation plan")
+    def fleet_source(command: argparse.ArgumentParser) -> None:
+        source = command.add_mutually_exclusive_group(required=True)
+        source.add_argument("--fleet", type=Path,
+                            help="JSON of 'aws ecs describe-container-instances', or a Parquet / Arrow (.feather) table")
+        source.add_argument("--demo", type=int, metavar="N", help="a generated demo fleet of N instances")
+        command.add_argument("--tasks", type=Path, help="JSON of 'aws ecs describe-tasks' (for task:group)")
+        command.add_argument("--demo-seed", type=int, default=0, help="seed of the demo fleet")
+
     evaluate = expression_command("eval", "print the instances an expression selects")
-    source = evaluate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--fleet", type=Path,
-                        help="JSON of 'aws ecs describe-container-instances', or a Parquet / Arrow (.feather) table")
-    source.add_argument("--demo", type=int, metavar="N", help="a generated demo fleet of N instances")
-    evaluate.add_argument("--tasks", type=Path, help="JSON of 'aws ecs describe-tasks' (for task:group)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the demo fleet")
+    fleet_source(evaluate)
     evaluate.add_argument("--backend", choices=("compiled", "reference"), default="compiled")
     evaluate.add_argument("--threads", type=int, default=1, help="threads for the compiled kernel")
     evaluate.add_argument("--plan", action="store_true", help="also print the bound plan")
+
+    place = commands.add_parser("place", help="dry-run placement of tasks on a fleet")
+    fleet_source(place)
+    place.add_argument("--count", type=int, help="tasks to place (default: the request's count, else 1)")
+    place.add_argument("--cpu", type=int, help="cpu units per task (default: the task definition's)")
+    place.add_argument("--memory", type=int, help="MiB per task (default: the task definition's)")
+    place.add_argument("--gpu", type=int, help="GPUs per task")
+    place.add_argument("--port", type=int, action="append", default=[], help="a static TCP host port (repeatable)")
+    place.add_argument("--group", help="the task group, e.g. service:web (default: the request's)")
+    place.add_argument("--constraint", action="append", default=[], metavar="memberOf:EXPR|distinctInstance")
+    place.add_argument("--strategy", action="append", default=[],
+                       metavar="binpack:cpu|binpack:memory|spread:FIELD|random")
+    place.add_argument("--seed", type=int, help="seed of random choices (default: a fresh one, printed)")
+    place.add_argument("--random-ties", action="store_true", help="break final ties at random, not by position")
+    place.add_argument("--request", type=Path, help="run-task or create-service request JSON")
+    place.add_argument("--task-definition", type=Path, help="task definition JSON (cpu, memory, ports, constraints)")
+    place.add_argument("--json", action="store_true", help="machine-readable output")
 
     show = commands.add_parser("demo", help="evaluate the ECS documentation's examples on a demo fleet")
     show.add_argument("--size", type=int, default=200, help="instances in the demo fleet")
@@ -79,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{error.parser.prog}: error: {error}", file=sys.stderr)
         return BAD_INPUT
     try:
-        return {"check": _check, "eval": _eval, "demo": _demo}[args.command](args)
+        return {"check": _check, "eval": _eval, "place": _place, "demo": _demo}[args.command](args)
     except PlacementError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": error.to_json()}))
@@ -117,7 +141,7 @@ def _fleet(args) -> Fleet:
     if args.demo is not None:
         if args.demo < 0:
             raise InputError(f"--demo needs a non-negative size, got {args.demo}")
-        return demo(args.demo, args.seed)
+        return demo(args.demo, args.demo_seed)
     if args.fleet.suffix in (".parquet", ".feather", ".arrow"):
         return Fleet.from_arrow(_load_table(args.fleet))
     tasks = _load_json(args.tasks, "tasks") if args.tasks else None
@@ -155,6 +179,65 @@ def _eval(args) -> int:
         print(f"{len(matches)} of {len(fleet)} instances match")
         _print_warnings(warnings, args.expression)
     return OK if matches else NO_MATCH
+
+
+def _place(args) -> int:
+    from placement.place import Placer, ecs_service_default
+    from placement.place.strategies import (demand_from_task_definition, parse_constraint_option,
+                                            parse_strategy_option, request_from_json)
+    request = request_from_json(_load_json(args.request, "request")) if args.request else {}
+    demand, family, constraints = None, None, []
+    if args.task_definition:
+        demand, family, constraints = demand_from_task_definition(_load_json(args.task_definition, "task definition"))
+    constraints = constraints + request.get("constraints", []) + [parse_constraint_option(c) for c in args.constraint]
+    strategies = [parse_strategy_option(s) for s in args.strategy] or request.get("strategies")
+    if strategies is None and args.request and "serviceName" in _load_json(args.request, "request"):
+        strategies = ecs_service_default()          # what ECS does for a service without a strategy
+    group = args.group or request.get("group") or (f"family:{family}" if family else None)
+    if group is None:
+        raise InputError("no task group: pass --group, or a request or task definition that names one")
+    count = args.count if args.count is not None else request.get("count", 1)
+    cpu = args.cpu if args.cpu is not None else (demand.cpu if demand else None)
+    memory = args.memory if args.memory is not None else (demand.memory if demand else None)
+    if cpu is None or memory is None:
+        raise InputError("no task size: pass --cpu and --memory, or --task-definition")
+    gpu = args.gpu if args.gpu is not None else (demand.gpu if demand else 0)
+    ports = tuple(args.port) or (demand.ports if demand else ())
+    fleet = _fleet(args)
+    result = Placer(fleet, strategies, random_ties=args.random_ties).place(
+        count, cpu, memory, gpu, ports, group, constraints, seed=args.seed)
+    if args.json:
+        print(json.dumps({**result.to_json(), "seed": result.seed}))
+    else:
+        _print_placement(fleet, result, group)
+    return OK if result.unplaced == 0 else NO_MATCH
+
+
+def _print_placement(fleet: Fleet, result, group: str) -> None:
+    from collections import Counter
+    zones = Counter(fleet[p.position].attributes.get("ecs.availability-zone") or "-" for p in result.placements)
+    instances = Counter(p.arn for p in result.placements)
+    print(f"placed {len(result.placements)} of {len(result.placements) + result.unplaced} tasks of {group} "
+          f"on {len(instances)} instances (seed {result.seed})")
+    if zones:
+        print("\nper availability zone:")
+        for zone, n in sorted(zones.items()):
+            print(f"  {zone:<20} {n:>6}")
+        print("\nbusiest instances:")
+        for arn, n in instances.most_common(5):
+            print(f"  {_short(arn):<20} {n:>6}")
+    if result.unplaced:
+        r = result.reasons
+        print(f"\n{result.unplaced} tasks not placed. Of {r['instances']} instances:")
+        for step in ("ineligible", "cpu", "memory", "gpu", "ports"):
+            if r[step]:
+                label = "not ACTIVE or agent disconnected" if step == "ineligible" else f"not enough {step}" \
+                    if step != "ports" else "a requested host port in use"
+                print(f"  {r[step]:>6} removed: {label}")
+        for entry in r["constraints"]:
+            print(f"  {entry['removed']:>6} removed by {entry['constraint']}")
+            for clause in entry.get("clauses", ()):
+                print(f"  {'':>6}   {clause['false']:>6} of them fail {clause['clause']}")
 
 
 def _demo(args) -> int:

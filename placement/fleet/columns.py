@@ -255,8 +255,10 @@ class Columns:
         attributes[name] = column.with_value(row, value)
         return replace(self, attributes=MappingProxyType(attributes))
 
-    def with_tasks(self, row: int, group: str, delta: int) -> "Columns":
-        """``delta`` more (or fewer) RUNNING tasks of ``group`` on ``row``; runningTasksCount follows."""
+    def with_tasks(self, row: int, group: str, delta: int, cpu: int = 0, memory: int = 0, gpu: int = 0,
+                   ports: frozenset[int] = frozenset()) -> "Columns":
+        """``delta`` more (or fewer) RUNNING tasks of ``group`` on ``row``, each using ``cpu``,
+        ``memory``, ``gpu`` and the static ``ports``; runningTasksCount and remaining resources follow."""
         groups = self.groups.groups_at(row)
         current = groups.get(group, 0)
         if current + delta < 0:
@@ -264,7 +266,15 @@ class Columns:
         groups[group] = current + delta
         running = self.running_tasks.copy()
         running[row] = max(0, running[row] + delta)
-        return replace(self, groups=self.groups.with_row(row, groups), running_tasks=running)
+        resources = dict(self.resources)
+        for name, amount in (("remaining_cpu", cpu), ("remaining_memory", memory), ("remaining_gpu", gpu)):
+            if amount:
+                resources[name] = resources[name].copy()
+                resources[name][row] -= delta * amount
+        in_use = list(self.ports)
+        in_use[row] = in_use[row] | ports if delta > 0 else in_use[row] - ports
+        return replace(self, groups=self.groups.with_row(row, groups), running_tasks=running,
+                       resources=MappingProxyType(resources), ports=tuple(in_use))
 
 
 def _check_array(name: str, array, n: int, dtype_ok: bool) -> None:

@@ -188,14 +188,23 @@ class Fleet(Sequence[Instance]):
     def delete_attribute(self, arn: str, name: str) -> None:
         self._set(self._columns.with_attribute(self.position(arn), name, ABSENT).validate())
 
-    def start_task(self, arn: str, group: str, count: int = 1) -> None:
-        """Record ``count`` RUNNING tasks of ``group`` on the instance (runningTasksCount too)."""
-        self._change_tasks(arn, group, count)
+    def start_task(self, arn: str, group: str, count: int = 1, *, cpu: int = 0, memory: int = 0,
+                   gpu: int = 0, ports=()) -> None:
+        """Record ``count`` RUNNING tasks of ``group`` on the instance, each using ``cpu``,
+        ``memory``, ``gpu`` and the static host ``ports`` (runningTasksCount follows)."""
+        self._change_tasks(arn, group, count, cpu, memory, gpu, ports)
 
-    def stop_task(self, arn: str, group: str, count: int = 1) -> None:
-        self._change_tasks(arn, group, -count)
+    def stop_task(self, arn: str, group: str, count: int = 1, *, cpu: int = 0, memory: int = 0,
+                  gpu: int = 0, ports=()) -> None:
+        """The inverse of ``start_task``: the tasks' resources and ports come back."""
+        self._change_tasks(arn, group, -count, cpu, memory, gpu, ports)
 
-    def _change_tasks(self, arn: str, group: str, delta: int) -> None:
+    def _change_tasks(self, arn: str, group: str, delta: int, cpu: int, memory: int, gpu: int, ports) -> None:
         if not isinstance(group, str) or not group or not isinstance(delta, int) or isinstance(delta, bool):
             raise InputError(f"a task needs a group name and an integer count, got {group!r}, {delta!r}")
-        self._set(self._columns.with_tasks(self.position(arn), group, delta).validate())
+        for name, value in (("cpu", cpu), ("memory", memory), ("gpu", gpu)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
+        static = frozenset(int(p) for p in ports if p)
+        row = self.position(arn)
+        self._set(self._columns.with_tasks(row, group, delta, cpu, memory, gpu, static).validate())

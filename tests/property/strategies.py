@@ -108,3 +108,62 @@ def fleets(draw, max_size: int = 8):
             tasks.append({"group": group, "containerInstanceArn": arn,
                           "desiredStatus": draw(st.sampled_from(["RUNNING", "RUNNING", "STOPPED"]))})
     return {"containerInstances": instances, "tasks": tasks}
+
+
+@st.composite
+def placement_fleets(draw, max_size: int = 10):
+    """A fleet with resources, statuses and spread attributes, as ECS JSON (with its tasks)."""
+    instances, tasks = [], []
+    for i in range(draw(st.integers(0, max_size))):
+        arn = f"ci-{i}"
+        attributes = []
+        zone = draw(st.sampled_from(["a", "b", "c", "absent", "valueless"]))
+        if zone == "valueless":
+            attributes.append({"name": "zone"})
+        elif zone != "absent":
+            attributes.append({"name": "zone", "value": zone})
+        if draw(st.booleans()):
+            attributes.append({"name": "stack", "value": draw(st.sampled_from(["prod", "dev"]))})
+        ports = draw(st.lists(st.sampled_from(["22", "80", "8080"]), unique=True, max_size=2))
+        instances.append({
+            "containerInstanceArn": arn,
+            "status": draw(st.sampled_from(["ACTIVE"] * 5 + ["DRAINING"])),
+            "agentConnected": draw(st.sampled_from([True] * 5 + [False])),
+            "runningTasksCount": draw(st.integers(0, 3)),
+            "attributes": attributes,
+            "remainingResources": [
+                {"name": "CPU", "type": "INTEGER", "integerValue": draw(st.sampled_from([0, 256, 512, 1024, 2048]))},
+                {"name": "MEMORY", "type": "INTEGER", "integerValue": draw(st.sampled_from([0, 512, 1024, 4096]))},
+                {"name": "GPU", "type": "INTEGER", "integerValue": draw(st.sampled_from([0, 0, 1, 2]))},
+                {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ports}],
+        })
+        for group in draw(st.lists(st.sampled_from(["service:web", "service:api"]), max_size=2)):
+            tasks.append({"group": group, "containerInstanceArn": arn, "desiredStatus": "RUNNING"})
+    return {"containerInstances": instances, "tasks": tasks}
+
+
+CONSTRAINT_POOL = ["attribute:stack == prod", "not(attribute:stack == dev)", "attribute:zone in [a, b]",
+                   "runningTasksCount < 4", "not(task:group == service:web)", "task:group !exists",
+                   "attribute:zone exists and runningTasksCount <= 5", "attribute:zone != c"]
+STRATEGY_POOL = ["binpack:cpu", "binpack:memory", "spread:attribute:zone", "spread:instanceId", "spread:host",
+                 "random", "spread:attribute:stack", "spread:attribute:missing"]
+
+
+@st.composite
+def placement_requests(draw):
+    from placement.place.strategies import DistinctInstance, MemberOf, parse_strategy_option
+    constraints = [MemberOf(text) for text in draw(st.lists(st.sampled_from(CONSTRAINT_POOL), max_size=2))]
+    if draw(st.booleans()):
+        constraints.insert(draw(st.integers(0, len(constraints))), DistinctInstance())
+    strategies = [parse_strategy_option(s) for s in draw(st.lists(st.sampled_from(STRATEGY_POOL), max_size=3))]
+    return {
+        "count": draw(st.integers(0, 25)),
+        "cpu": draw(st.sampled_from([0, 128, 256, 512])),
+        "memory": draw(st.sampled_from([0, 256, 512])),
+        "gpu": draw(st.sampled_from([0, 0, 0, 1])),
+        "ports": tuple(draw(st.lists(st.sampled_from([0, 80, 8080]), unique=True, max_size=2))),
+        "group": draw(st.sampled_from(["service:web", "service:api", "family:batch"])),
+        "constraints": constraints,
+        "strategies": strategies,
+        "seed": draw(st.integers(0, 2**64 - 1)),
+    }

@@ -1,0 +1,246 @@
+"""Placement: request parsing, the Placer API, and the `placement place` command."""
+import json
+
+import pytest
+
+from placement import Fleet, InputError
+from placement.cli import main
+from placement.place import (Binpack, Demand, DistinctInstance, MemberOf, Placer, Random, Spread,
+                             ecs_service_default)
+from placement.place.reference import place_reference
+from placement.place.strategies import (constraints_from_json, demand_from_task_definition,
+                                        parse_strategy_option, request_from_json, strategies_from_json)
+
+
+def instance(i, zone, cpu=1024, memory=2048, **extra):
+    return {"containerInstanceArn": f"ci-{i}", "status": "ACTIVE", "agentConnected": True,
+            "attributes": [{"name": "ecs.availability-zone", "value": zone}],
+            "remainingResources": [{"name": "CPU", "integerValue": cpu}, {"name": "MEMORY", "integerValue": memory},
+                                   {"name": "PORTS", "stringSetValue": extra.pop("ports", [])}], **extra}
+
+
+FLEET = {"containerInstances": [instance(0, "a"), instance(1, "a", memory=1024), instance(2, "b"),
+                                instance(3, "b", status="DRAINING"), instance(4, "c", agentConnected=False),
+                                instance(5, "c", ports=["80"])]}
+
+
+@pytest.fixture
+def fleet():
+    return Fleet.from_ecs(FLEET)
+
+
+def positions(result):
+    return [p.position for p in result.placements]
+
+
+def test_spread_then_binpack(fleet):
+    result = Placer(fleet, [Spread("attribute:ecs.availability-zone"), Binpack("memory")]).place(
+        4, 256, 512, group="service:web", seed=1)
+    assert positions(result) == [1, 2, 5, 1]       # a (least memory), b, c, then a again
+
+
+def test_ineligible_instances_are_never_chosen(fleet):
+    result = Placer(fleet, [Binpack("cpu")]).place(30, 256, 256, group="g", seed=1)
+    assert {p.position for p in result.placements} <= {0, 1, 2, 5}
+
+
+def test_static_ports_in_use_and_taken_by_earlier_tasks(fleet):
+    result = Placer(fleet, [Binpack("memory")]).place(5, 0, 0, ports=[80], group="g", seed=1)
+    assert sorted(positions(result)) == [0, 1, 2] and result.unplaced == 2
+    assert result.reasons["ports"] == 4            # ci-5 had 80 in use; the others took it earlier
+
+
+def test_distinct_instance_counts_earlier_tasks_of_the_call(fleet):
+    result = Placer(fleet, [Binpack("memory")]).place(6, 0, 0, group="g", constraints=[DistinctInstance()], seed=1)
+    assert sorted(positions(result)) == [0, 1, 2, 5] and result.unplaced == 2
+
+
+def test_reasons_count_each_step_and_clause(fleet):
+    result = Placer(fleet).place(1, 4096, 0, group="g", seed=1)
+    assert result.unplaced == 1
+    assert result.reasons["ineligible"] == 2 and result.reasons["cpu"] == 4
+    constraint = MemberOf("attribute:ecs.availability-zone == a and attribute:stack exists")
+    result = Placer(fleet).place(1, 0, 0, group="g", constraints=[constraint], seed=1)
+    (entry,) = result.reasons["constraints"]
+    assert entry["removed"] == 4
+    assert [c["false"] for c in entry["clauses"]] == [2, 4]
+
+
+def test_release_returns_resources_and_the_ledger_survives_fleet_changes(fleet):
+    placer = Placer(fleet, [Binpack("memory")])
+    first = placer.place(1, 0, 1024, group="g", seed=1)
+    assert positions(first) == [1]                 # ci-1 now has 0 MiB left
+    fleet.register(instance(9, "z", memory=4096))
+    assert positions(placer.place(1, 0, 1024, group="g", seed=1)) == [0]   # the ledger was replayed
+    placer.release("ci-1", "g", memory=1024)
+    assert placer.memory[1] == 1024 and ("ci-1", "g", Demand(0, 1024)) not in placer.ledger
+    assert positions(placer.place(2, 0, 1024, group="g", seed=1)) == [0, 1]
+    with pytest.raises(InputError):
+        placer.release("ci-2", "g", memory=1024)
+
+
+def test_the_same_seed_gives_the_same_random_placements(fleet):
+    a = Placer(fleet).place(10, 0, 0, group="g", seed=42)
+    b = Placer(fleet).place(10, 0, 0, group="g", seed=42)
+    assert positions(a) == positions(b) and a.seed == 42
+    assert Placer(fleet).place(1, 0, 0, group="g").seed is not None
+
+
+def test_defaults():
+    assert ecs_service_default() == [Spread("attribute:ecs.availability-zone"), Spread("instanceId")]
+    assert Placer(Fleet.from_ecs([])).strategies == [Random()]
+
+
+@pytest.mark.parametrize("call, complaint", [
+    (lambda p: p.place(-1, 0, 0, group="g"), "count"),
+    (lambda p: p.place(1, -5, 0, group="g"), "cpu"),
+    (lambda p: p.place(1, 0, 0, group=""), "group"),
+    (lambda p: p.place(1, 0, 0, ports=[80, 80], group="g"), "more than once"),
+    (lambda p: p.place(1, 0, 0, ports=[70000], group="g"), "port"),
+    (lambda p: p.place(1, 0, 0, group="g", constraints=[MemberOf("attribute:a exists")] * 11), "at most 10"),
+    (lambda p: p.place(1, 0, 0, group="g", strategies=[Random()] * 6), "at most 5"),
+    (lambda p: p.place(1, 0, 0, group="g", constraints=["attribute:a exists"]), r"constraints\[0\]"),
+])
+def test_bad_requests_are_input_errors(fleet, call, complaint):
+    with pytest.raises(InputError, match=complaint):
+        call(Placer(fleet))
+
+
+def test_a_bad_expression_in_a_constraint_is_a_syntax_error(fleet):
+    from placement import QuerySyntaxError
+    with pytest.raises(QuerySyntaxError):
+        Placer(fleet).place(1, 0, 0, group="g", constraints=[MemberOf("attribute:a ==")])
+
+
+# -- ECS JSON ----------------------------------------------------------------------------------
+
+def test_constraints_and_strategies_from_json():
+    assert constraints_from_json([{"type": "memberOf", "expression": "attribute:a exists"},
+                                  {"type": "distinctInstance"}]) == [MemberOf("attribute:a exists"), DistinctInstance()]
+    assert strategies_from_json([{"type": "spread", "field": "attribute:ecs.availability-zone"},
+                                 {"type": "binpack", "field": "MEMORY"}, {"type": "random"}]) == [
+        Spread("attribute:ecs.availability-zone"), Binpack("memory"), Random()]
+    assert parse_strategy_option("spread:host") == Spread("host")
+
+
+@pytest.mark.parametrize("items, complaint", [
+    ([{"type": "distinctInstance", "expression": "attribute:a exists"}], r"placementConstraints\[0\].*no expression"),
+    ([{"type": "memberOf"}], "needs an expression"),
+    ([{"type": "sameInstance"}], "unknown constraint type"),
+    ([{"type": "memberOf", "expression": "attribute:a exists"}] * 11, "at most 10"),
+    ("memberOf", "must be a list"),
+])
+def test_bad_constraints_json(items, complaint):
+    with pytest.raises(InputError, match=complaint):
+        constraints_from_json(items)
+
+
+@pytest.mark.parametrize("items, complaint", [
+    ([{"type": "binpack", "field": "disk"}], r"placementStrategy\[0\].*cpu or memory"),
+    ([{"type": "spread", "field": "zone"}], "instanceId, host or attribute"),
+    ([{"type": "spread"}], "needs a field"),
+    ([{"type": "random", "field": "x"}], "no field"),
+    ([{"type": "roundrobin"}], "unknown strategy type"),
+    ([{"type": "random"}] * 6, "at most 5"),
+])
+def test_bad_strategies_json(items, complaint):
+    with pytest.raises(InputError, match=complaint):
+        strategies_from_json(items)
+
+
+def test_task_definition_demand():
+    demand, family, constraints = demand_from_task_definition({"taskDefinition": {
+        "family": "web", "networkMode": "bridge",
+        "containerDefinitions": [
+            {"cpu": 128, "memory": 256, "portMappings": [{"containerPort": 80, "hostPort": 8080},
+                                                           {"containerPort": 81, "hostPort": 0},
+                                                           {"containerPort": 53, "hostPort": 53, "protocol": "udp"}]},
+            {"cpu": 64, "memoryReservation": 128, "resourceRequirements": [{"type": "GPU", "value": "1"}]}],
+        "placementConstraints": [{"type": "memberOf", "expression": "attribute:stack == prod"}]}})
+    assert demand == Demand(192, 384, 1, (8080,))
+    assert family == "web" and constraints == [MemberOf("attribute:stack == prod")]
+    demand, _, _ = demand_from_task_definition({"cpu": "1 vCPU", "memory": "2 GB", "networkMode": "host",
+                                                "containerDefinitions": [{"portMappings": [{"containerPort": 80}]}]})
+    assert demand == Demand(1024, 2048, 0, (80,))
+    demand, _, _ = demand_from_task_definition({"cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                                                "containerDefinitions": [{"portMappings": [{"containerPort": 80}]}]})
+    assert demand == Demand(256, 512)
+
+
+def test_run_task_and_create_service_requests():
+    assert request_from_json({"count": 3, "group": "service:x", "placementStrategy": [{"type": "random"}]}) == {
+        "count": 3, "group": "service:x", "strategies": [Random()]}
+    assert request_from_json({"serviceName": "web", "desiredCount": 2}) == {"count": 2, "group": "service:web"}
+    with pytest.raises(InputError):
+        request_from_json({"count": -1})
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def fleet_file(tmp_path):
+    path = tmp_path / "fleet.json"
+    path.write_text(json.dumps(FLEET))
+    return str(path)
+
+
+def run_json(capsys, *argv):
+    code = main([*argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_place_json_contract(capsys, fleet_file):
+    code, out = run_json(capsys, "place", "--fleet", fleet_file, "--count", "3", "--cpu", "256", "--memory", "512",
+                         "--group", "service:web", "--strategy", "spread:attribute:ecs.availability-zone",
+                         "--strategy", "binpack:memory", "--seed", "1")
+    assert code == 0
+    assert out["placements"] == [{"task": 0, "containerInstanceArn": "ci-1"}, {"task": 1, "containerInstanceArn": "ci-2"},
+                                 {"task": 2, "containerInstanceArn": "ci-5"}]
+    assert out["unplaced"] == 0 and out["reasons"] == {}
+
+
+def test_place_exit_1_with_reasons_when_some_tasks_do_not_fit(capsys, fleet_file):
+    code, out = run_json(capsys, "place", "--fleet", fleet_file, "--count", "3", "--cpu", "256", "--memory", "512",
+                         "--group", "g", "--constraint", "memberOf:attribute:ecs.availability-zone == b",
+                         "--constraint", "distinctInstance", "--seed", "1")
+    assert code == 1 and len(out["placements"]) == 1 and out["unplaced"] == 2
+    assert out["reasons"]["constraints"][0]["removed"] == 3
+
+
+def test_place_from_request_and_task_definition(capsys, fleet_file, tmp_path):
+    request = tmp_path / "run-task.json"
+    request.write_text(json.dumps({"count": 2, "placementConstraints": [{"type": "distinctInstance"}],
+                                   "placementStrategy": [{"type": "binpack", "field": "memory"}]}))
+    definition = tmp_path / "td.json"
+    definition.write_text(json.dumps({"family": "batch", "cpu": "256", "memory": "512", "containerDefinitions": []}))
+    code, out = run_json(capsys, "place", "--fleet", fleet_file, "--request", str(request),
+                         "--task-definition", str(definition), "--seed", "1")
+    assert code == 0 and [p["containerInstanceArn"] for p in out["placements"]] == ["ci-1", "ci-0"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--count", "1", "--cpu", "1", "--memory", "1"],                                  # no group
+    ["--count", "1", "--group", "g"],                                                 # no size
+    ["--count", "1", "--cpu", "1", "--memory", "1", "--group", "g", "--strategy", "binpack:disk"],
+    ["--count", "1", "--cpu", "1", "--memory", "1", "--group", "g", "--constraint", "distinctInstance:x"],
+    ["--count", "1", "--cpu", "1", "--memory", "1", "--group", "g", "--constraint", "memberOf:attribute:a =="],
+])
+def test_place_bad_input_exits_2(capsys, fleet_file, argv):
+    code, out = run_json(capsys, "place", "--fleet", fleet_file, *argv)
+    assert code == 2 and "error" in out
+
+
+def test_place_for_people(capsys):
+    code = main(["place", "--demo", "60", "--count", "500", "--cpu", "1024", "--memory", "1024", "--group", "g",
+                 "--seed", "1"])
+    out = capsys.readouterr().out
+    assert code == 1 and "per availability zone" in out and "tasks not placed" in out
+
+
+def test_reference_and_fast_placer_agree_on_the_demo_fleet():
+    import placement
+    fleet = placement.demo(400, 5)
+    for strategies in (ecs_service_default(), [Binpack("cpu"), Random()]):
+        expected = place_reference(fleet, Demand(256, 512), 200, "service:web", [], strategies, seed=9)
+        got = Placer(fleet, strategies).place(200, 256, 512, group="service:web", seed=9)
+        assert positions(got) == positions(expected)
