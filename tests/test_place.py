@@ -244,3 +244,20 @@ def test_reference_and_fast_placer_agree_on_the_demo_fleet():
         expected = place_reference(fleet, Demand(256, 512), 200, "service:web", [], strategies, seed=9)
         got = Placer(fleet, strategies).place(200, 256, 512, group="service:web", seed=9)
         assert positions(got) == positions(expected)
+
+
+@pytest.mark.parametrize("strategies", [
+    [Spread("attribute:ecs.availability-zone"), Binpack("memory")], [Binpack("cpu")], [Spread("instanceId")],
+    ecs_service_default(), [Binpack("memory"), Spread("attribute:ecs.instance-type"), Spread("host")],
+    [Spread("attribute:stack"), Spread("attribute:team"), Binpack("cpu")]])
+def test_heaps_and_scan_agree_on_large_batches(strategies):
+    import placement
+    fleet = placement.demo(1500, 11)
+    results = []
+    for use_heaps in (True, False):
+        placer = Placer(fleet, strategies)
+        placer.use_heaps = use_heaps
+        first = placer.place(4000, 64, 128, group="service:web", seed=3)
+        second = placer.place(500, 512, 1024, ports=[9000], group="service:api", seed=3)
+        results.append((first.positions.tolist(), second.positions.tolist(), second.reasons))
+    assert results[0] == results[1]

@@ -23,12 +23,21 @@ from placement.fleet.model import Fleet, Resources
 from placement.lang import ast
 from placement.lang.ir import Kind
 from placement.lang.simplify import fields
-from placement.place._ranker import StrategyKind, place_batch
-from placement.place.result import Placement, PlacementResult, SplitMix64
+from placement.place._ranker import StrategyKind, place_batch, place_batch_heaps
+from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import (Binpack, Demand, DistinctInstance, MemberOf, Random, Spread,
                                         check_request)
 
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
+
+
+def _cells(ranking, candidates: np.ndarray) -> np.ndarray:
+    """For each candidate, the id of the cell of candidates sharing all its spread buckets."""
+    key = np.zeros(len(candidates), dtype=np.int64)
+    for kind, bucket_of, bucket_count in ranking:
+        if kind == StrategyKind.SPREAD_BUCKET:
+            key = key * len(bucket_count) + bucket_of[candidates]
+    return np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
 def _is(column, value) -> np.ndarray:
@@ -39,6 +48,8 @@ def _is(column, value) -> np.ndarray:
 class Placer:
     """Places tasks on ``fleet`` with ``strategies`` (default: random, as ECS)."""
 
+    use_heaps = True        # the tests turn it off to check the heaps against the scan
+
     def __init__(self, fleet: Fleet, strategies=None, *, random_ties: bool = False):
         if not isinstance(fleet, Fleet):
             raise InputError(f"Placer needs a Fleet, got {type(fleet).__name__}")
@@ -46,8 +57,16 @@ class Placer:
         self.strategies = list(strategies) if strategies else [Random()]
         check_request([], self.strategies)
         self.random_ties = random_ties
-        self.ledger: Counter = Counter()      # (arn, group, Demand) -> tasks placed and not released
+        self._placed: dict[tuple[str, Demand], np.ndarray] = {}   # tasks placed and not released, per row
         self._version = None
+
+    @property
+    def ledger(self) -> dict[tuple[str, str, Demand], int]:
+        """(containerInstanceArn, group, demand) -> tasks this placer placed and not released."""
+        self._sync()
+        arns = self._columns.arns
+        return {(arns[row], group, demand): int(counts[row])
+                for (group, demand), counts in self._placed.items() for row in np.flatnonzero(counts)}
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -55,8 +74,17 @@ class Placer:
         """(Re)build the running state from the fleet when it changed, replaying the ledger."""
         if self._version == self.fleet.version:
             return
-        columns = self.fleet.columns
-        self._columns = columns
+        old = self._placed
+        if old:       # carry the ledger over to the new rows; deregistered instances drop out
+            old_arns = self._columns.arns
+            self._placed = {}
+            for key, counts in old.items():
+                moved = np.zeros(len(self.fleet), dtype=np.int64)
+                for row in np.flatnonzero(counts):
+                    if old_arns[row] in self.fleet._position:
+                        moved[self.fleet.position(old_arns[row])] = counts[row]
+                self._placed[key] = moved
+        columns = self._columns = self.fleet.columns
         self._version = self.fleet.version
         self.cpu = columns.resources["remaining_cpu"].copy()
         self.memory = columns.resources["remaining_memory"].copy()
@@ -67,15 +95,39 @@ class Placer:
         for row, in_use in enumerate(columns.ports):
             for port in in_use:
                 self.port_users.setdefault(port, set()).add(row)
-        self.extra_groups: dict[int, Counter] = {}       # placed tasks per instance and group
+        self.extra: dict[str, np.ndarray] = {}            # placed tasks per group, per row
         self._group_counts: dict[str, np.ndarray] = {}
         self._masks: dict = {}
         self.eligible = (_is(columns.status, "ACTIVE") & _is(columns.agent_connected, True)).astype(np.uint8)
-        ledger, self.ledger = self.ledger, Counter()
-        for (arn, group, demand), n in ledger.items():
-            if arn in self.fleet._position:          # deregistered instances drop out
-                for _ in range(n):
-                    self._apply(self.fleet.position(arn), group, demand, +1)
+        for (group, demand), counts in self._placed.items():
+            self._add(counts, group, demand, +1)
+
+    def _add(self, counts: np.ndarray, group: str, demand: Demand, sign: int, resources: bool = True) -> None:
+        """Add (``sign`` +1) or take away (-1) ``counts[row]`` tasks on every row, in every piece
+        of state (the resources too, unless the ranker already moved them)."""
+        rows = np.flatnonzero(counts)
+        if resources:
+            self.cpu -= sign * counts * demand.cpu
+            self.memory -= sign * counts * demand.memory
+            self.gpu -= sign * counts * demand.gpu
+            if group in self._group_counts:
+                self._group_counts[group] += sign * counts
+        self.running += sign * counts
+        extra = self.extra.setdefault(group, np.zeros(len(self.cpu), dtype=np.int64))
+        extra += sign * counts
+        for port in demand.ports:
+            users = self.port_users.setdefault(port, set())
+            for row in rows.tolist():
+                (self.ports[row].add if sign > 0 else self.ports[row].discard)(port)
+                (users.add if sign > 0 else users.discard)(row)
+        for row in rows.tolist() if any(stateful for _, _, stateful in self._masks.values()) else ():
+            self._refresh_masks(row)
+
+    def _record_placed(self, rows: np.ndarray, group: str, demand: Demand, resources: bool) -> None:
+        counts = np.bincount(rows, minlength=len(self.cpu)).astype(np.int64)
+        placed = self._placed.setdefault((group, demand), np.zeros(len(self.cpu), dtype=np.int64))
+        placed += counts
+        self._add(counts, group, demand, +1, resources)
 
     def _group_count(self, group: str) -> np.ndarray:
         """Tasks of ``group`` per instance: the fleet's RUNNING ones plus what the ledger adds."""
@@ -88,35 +140,17 @@ class Placer:
                 rows = np.repeat(np.arange(len(self._columns)), np.diff(groups.offsets))
                 hit = groups.codes == code
                 np.add.at(counts, rows[hit], groups.counts[hit])
-            for row, extra in self.extra_groups.items():
-                counts[row] += extra.get(group, 0)
+            if group in self.extra:
+                counts += self.extra[group]
             self._group_counts[group] = counts
         return counts
-
-    def _apply(self, row: int, group: str, demand: Demand, sign: int) -> None:
-        """Add (+1) or remove (-1) one task on ``row`` in every piece of state but the ranker's arrays."""
-        key = (self._columns.arns[row], group, demand)
-        self.ledger[key] += sign
-        if self.ledger[key] <= 0:
-            del self.ledger[key]
-        self.cpu[row] -= sign * demand.cpu
-        self.memory[row] -= sign * demand.memory
-        self.gpu[row] -= sign * demand.gpu
-        self.running[row] = max(0, self.running[row] + sign)
-        for port in demand.ports:
-            users = self.port_users.setdefault(port, set())
-            (self.ports[row].add if sign > 0 else self.ports[row].discard)(port)
-            (users.add if sign > 0 else users.discard)(row)
-        self.extra_groups.setdefault(row, Counter())[group] += sign
-        if group in self._group_counts:
-            self._group_counts[group][row] += sign
-        self._refresh_masks(row)
 
     def _record(self, row: int):
         """Instance ``row`` as constraints see it now (placed tasks counted)."""
         base = self.fleet[row]
-        groups = Counter({g: n for g, n in base.task_groups.items()})
-        groups.update(self.extra_groups.get(row, {}))
+        groups = Counter(base.task_groups)
+        for group, extra in self.extra.items():
+            groups[group] += int(extra[row])
         return replace(base, running_tasks_count=int(self.running[row]),
                        task_groups={g: n for g, n in groups.items() if n > 0},
                        remaining=Resources(int(self.cpu[row]), int(self.memory[row]), int(self.gpu[row]),
@@ -130,7 +164,10 @@ class Placer:
             mask = predicate.evaluate(self.fleet).astype(np.uint8)
             stateful = bool({f.kind for f in fields(predicate.ir)} & _STATEFUL)
             if stateful:
-                for row in self.extra_groups:
+                touched = np.zeros(len(mask), dtype=bool)
+                for extra in self.extra.values():
+                    touched |= extra != 0
+                for row in np.flatnonzero(touched).tolist():
                     mask[row] = holds(predicate.ir, self._record(row))
             cached = self._masks[predicate.canonical] = (predicate, mask, stateful)
         return cached[1]
@@ -164,33 +201,33 @@ class Placer:
         leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
         chosen = np.empty(count, dtype=np.int64)
         rng, placed, left = SplitMix64(seed).state, 0, len(candidates)
-        group_counts = self._group_counts.pop(group)     # the ranker updates it; _apply must not too
-        try:
-            while placed < count and left:
-                step = 1 if stateful else count - placed
-                done, rng, left = place_batch(state, ranking, candidates, left, demand.cpu, demand.memory,
-                                              demand.gpu, leave, step, rng, self.random_ties, chosen[placed:])
-                for row in chosen[placed:placed + done]:
-                    self._commit(int(row), group, demand, allowed, constraints)
-                placed += done
-                if done < step:
-                    break
-        finally:
-            self._group_counts[group] = group_counts
-        arns = self._columns.arns
-        placements = tuple(Placement(t, arns[row], int(row)) for t, row in enumerate(chosen[:placed]))
+        # heaps pay off over a batch; a stateful constraint or a random draw needs the scan
+        heaps = (count > 1 and self.use_heaps and not stateful and not self.random_ties
+                 and all(kind != StrategyKind.RANDOM for kind, _, _ in ranking))
+        if heaps:
+            fit = ((self.cpu[candidates] >= demand.cpu) & (self.memory[candidates] >= demand.memory)
+                   & (self.gpu[candidates] >= demand.gpu))
+            candidates = candidates[fit]
+            cells = _cells(ranking, candidates)
+            placed = place_batch_heaps(state, ranking, candidates, cells, int(cells.max(initial=-1)) + 1,
+                                       demand.cpu, demand.memory, demand.gpu, leave, count, chosen)
+        while not heaps and placed < count and left:
+            step = 1 if stateful else count - placed
+            done, rng, left = place_batch(state, ranking, candidates, left, demand.cpu, demand.memory,
+                                          demand.gpu, leave, step, rng, self.random_ties, chosen[placed:])
+            if stateful:            # record each task now: the constraint may exclude its instance
+                for row in chosen[placed:placed + done].tolist():
+                    self._record_placed(np.array([row]), group, demand, resources=False)
+                    for constraint in constraints:
+                        if isinstance(constraint, MemberOf) and not self._mask(constraint)[row]:
+                            allowed[row] = 0
+            placed += done
+            if done < step:
+                break
+        if not stateful:            # record the batch at once
+            self._record_placed(chosen[:placed], group, demand, resources=False)
         reasons = self.reasons(demand, group, constraints) if placed < count else {}
-        return PlacementResult(placements, count - placed, reasons, seed)
-
-    def _commit(self, row: int, group: str, demand: Demand, allowed: np.ndarray, constraints) -> None:
-        """Record a task the ranker placed (it already moved cpu, memory, gpu and the group count)."""
-        self.cpu[row] += demand.cpu
-        self.memory[row] += demand.memory
-        self.gpu[row] += demand.gpu
-        self._apply(row, group, demand, +1)
-        for constraint in constraints:
-            if isinstance(constraint, MemberOf) and not self._mask(constraint)[row]:
-                allowed[row] = 0
+        return PlacementResult(chosen[:placed], self._columns.arns, count - placed, reasons, seed)
 
     def _allowed(self, demand: Demand, group: str, constraints) -> np.ndarray:
         allowed = self.eligible.copy()
@@ -227,9 +264,14 @@ class Placer:
         """A task this placer placed has stopped: give its resources and ports back."""
         demand = Demand(cpu, memory, gpu, tuple(ports))
         self._sync()
-        if self.ledger.get((arn, group, demand), 0) <= 0:
+        row = self.fleet.position(arn)
+        placed = self._placed.get((group, demand))
+        if placed is None or placed[row] <= 0:
             raise InputError(f"no task of {group!r} with that demand was placed on {arn!r} by this placer")
-        self._apply(self.fleet.position(arn), group, demand, -1)
+        counts = np.zeros(len(placed), dtype=np.int64)
+        counts[row] = 1
+        placed -= counts
+        self._add(counts, group, demand, -1)
 
     # -- explaining -------------------------------------------------------------------------------
 

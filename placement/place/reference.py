@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
+import numpy as np
+
 from placement.engine.reference import holds
 from placement.fleet.model import Fleet, Instance, Resources
 from placement.lang import ast
-from placement.place.result import Placement, PlacementResult, SplitMix64
+from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, Spread
 
 
@@ -60,11 +62,12 @@ def place_reference(fleet: Fleet, demand: Demand, count: int, group: str, constr
                     seed: int = 0, random_ties: bool = False) -> PlacementResult:
     states = [_State(instance) for instance in fleet]
     rng = SplitMix64(seed)
-    placements: list[Placement] = []
+    chosen_rows: list[int] = []
+    arns = tuple(fleet.arns)
     for task in range(count):
         candidates = [i for i, s in enumerate(states) if _admits(s, demand, group, constraints)]
         if not candidates:
-            return PlacementResult(tuple(placements), count - task,
+            return PlacementResult(np.array(chosen_rows, dtype=np.int64), arns, count - task,
                                    _reasons(states, demand, group, constraints), seed)
         tied = candidates
         for strategy in strategies:
@@ -78,8 +81,8 @@ def place_reference(fleet: Fleet, demand: Demand, count: int, group: str, constr
             tied = [i for i in tied if keys[i] == best]
         chosen = tied[rng.choose(len(tied))] if random_ties and len(tied) > 1 else tied[0]
         states[chosen].place(demand, group)
-        placements.append(Placement(task, fleet[chosen].arn, chosen))
-    return PlacementResult(tuple(placements), 0, {}, seed)
+        chosen_rows.append(chosen)
+    return PlacementResult(np.array(chosen_rows, dtype=np.int64), arns, 0, {}, seed)
 
 
 def _fits(state: _State, demand: Demand) -> list[str]:

@@ -2,7 +2,10 @@
 could not be placed, how many instances each step removed."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+
+import numpy as np
 
 
 class SplitMix64:
@@ -34,13 +37,27 @@ class Placement:
     position: int            # the instance's position in the fleet
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlacementResult:
-    placements: tuple[Placement, ...]
+    """Task ``t`` went to the instance at ``positions[t]``; tasks past ``len(positions)`` were
+    not placed, for the ``reasons`` (counted for the first of them)."""
+
+    positions: np.ndarray              # int64, one per placed task, in task order
+    fleet_arns: tuple[str, ...]        # the fleet's ARNs when the tasks were placed
     unplaced: int
-    reasons: dict = field(default_factory=dict)   # for the first task that could not be placed
+    reasons: dict = field(default_factory=dict)
     seed: int | None = None
 
+    @functools.cached_property
+    def placements(self) -> tuple[Placement, ...]:
+        arns = self.fleet_arns
+        return tuple(Placement(t, arns[row], row) for t, row in enumerate(self.positions.tolist()))
+
+    @property
+    def arns(self) -> list[str]:
+        arns = self.fleet_arns
+        return [arns[row] for row in self.positions.tolist()]
+
     def to_json(self) -> dict:
-        return {"placements": [{"task": p.task, "containerInstanceArn": p.arn} for p in self.placements],
+        return {"placements": [{"task": t, "containerInstanceArn": arn} for t, arn in enumerate(self.arns)],
                 "unplaced": self.unplaced, "reasons": self.reasons}
