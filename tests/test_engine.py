@@ -73,7 +73,23 @@ def test_explain_plan_shows_the_plan_and_what_it_became(fleet):
     text = predicate.explain_plan()
     assert text.splitlines()[0].startswith("plan: runningTasksCount > 0 and attribute:zone != d")
     bound = predicate.explain_plan(fleet)
-    assert "int64 range" in bound and "code range" in bound and "task:group" in bound
+    assert "runningTasksCount: 1 uint8 range" in bound and "code range" in bound
+    assert "task:group: 1 groups as a uint8 bitmap" in bound
+    assert "int64 range" in placement.compile("agentVersion > 1.2").explain_plan(fleet)
+
+
+@pytest.mark.parametrize("groups", [3, 8, 9, 33, 64, 65, 200])
+def test_task_group_tests_agree_with_the_reference_for_any_number_of_groups(groups):
+    """Up to 64 groups the kernel tests a bitmap per instance; past that it walks the CSR lists."""
+    placed = [(j % groups, j % 37) for j in range(max(groups, 60))]      # every group, some instances idle
+    tasks = [{"group": f"g{g}", "containerInstanceArn": f"ci-{i}", "desiredStatus": "RUNNING"} for g, i in placed]
+    fleet = Fleet.from_ecs([{"containerInstanceArn": f"ci-{i}"} for i in range(40)], tasks)
+    kind = "bitmap" if groups <= 64 else "pairs"
+    for text in ("task:group == g1", "task:group != g2", "task:group in [g0, g5]", "not(task:group =~ 'g1.*')",
+                 "task:group exists", "task:group !exists", "task:group !in [g3, g4] or task:group !exists"):
+        predicate = placement.compile(text)
+        assert (predicate.evaluate(fleet) == predicate.evaluate(fleet, backend="reference")).all(), text
+        assert kind in predicate.explain_plan(fleet)
 
 
 def test_scattered_codes_use_a_table_and_stay_correct():

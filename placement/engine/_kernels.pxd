@@ -12,6 +12,7 @@ cpdef enum NodeKind:
     NODE_GROUP = 3             # task:group set test through a table over group codes
     NODE_ALL = 4
     NODE_ANY = 5
+    NODE_BITS = 6              # task:group set test on a per-instance bitmap of group codes
 
 cpdef enum ColumnType:
     COL_U8 = 0
@@ -31,12 +32,12 @@ cdef struct Node:
     bint invert                # flip the node's result
     bint value                 # NODE_CONST
     const void* data           # NODE_RANGES / NODE_TABLE: the column
-    const uint64_t* lo         # NODE_RANGES: lower bounds, as bit patterns of the column type
+    const uint64_t* lo         # NODE_RANGES: lower bounds, as bit patterns of the column type; NODE_BITS: the mask
     const uint64_t* span       # NODE_RANGES: hi - lo
     int ranges
     const uint8_t* table       # NODE_TABLE, NODE_GROUP
     const int64_t* offsets     # NODE_GROUP: CSR
     const uint32_t* group_codes
-    int mode                   # NODE_GROUP: GroupMode
+    int mode                   # NODE_GROUP, NODE_BITS: GroupMode
     int first_child            # NODE_ALL / NODE_ANY: children[first_child : first_child + child_count]
     int child_count

@@ -35,20 +35,52 @@ cdef uint64_t EVERY_BYTE_ONE = ((<uint64_t>0x01010101) << 32) | <uint64_t>0x0101
 
 _COLUMN_DTYPES = {COL_U8: np.dtype(np.uint8), COL_U16: np.dtype(np.uint16),
                   COL_U32: np.dtype(np.uint32), COL_I64: np.dtype(np.int64)}
+# A bitmap of up to 64 groups is unsigned; its 64-bit form shares COL_I64's loops.
+_BITS_DTYPES = {**_COLUMN_DTYPES, COL_I64: np.dtype(np.uint64)}
 
 
 cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """``out[i]`` = the code is in one of the ranges, flipped when the node is inverted (in the
+    last pass, so an inverted range costs no extra pass)."""
     cdef Py_ssize_t i
-    cdef int r
+    cdef int r, last = node.ranges - 1
+    cdef uint8_t flip = node.invert
     cdef code_t lo = <code_t>node.lo[0]
     cdef code_t span = <code_t>node.span[0]
+    if last == 0:
+        for i in range(n):
+            out[i] = <uint8_t>(<code_t>(column[i] - lo) <= span) ^ flip
+        return
     for i in range(n):
         out[i] = <uint8_t>(<code_t>(column[i] - lo) <= span)
-    for r in range(1, node.ranges):
+    for r in range(1, last):
         lo = <code_t>node.lo[r]
         span = <code_t>node.span[r]
         for i in range(n):
             out[i] |= <uint8_t>(<code_t>(column[i] - lo) <= span)
+    lo = <code_t>node.lo[last]
+    span = <code_t>node.span[last]
+    for i in range(n):
+        out[i] = (out[i] | <uint8_t>(<code_t>(column[i] - lo) <= span)) ^ flip
+
+
+cdef inline void bits_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """task:group on a bitmap of each instance's groups: some / none of ``mask``, any, none at all."""
+    cdef Py_ssize_t i
+    cdef code_t mask = <code_t>node.lo[0]
+    cdef uint8_t flip = node.invert
+    if node.mode == GROUP_ANY:
+        for i in range(n):
+            out[i] = ((column[i] & mask) != 0) ^ flip
+    elif node.mode == GROUP_NONE:
+        for i in range(n):
+            out[i] = ((column[i] != 0) & ((column[i] & mask) == 0)) ^ flip
+    elif node.mode == GROUP_NONEMPTY:
+        for i in range(n):
+            out[i] = (column[i] != 0) ^ flip
+    else:
+        for i in range(n):
+            out[i] = (column[i] == 0) ^ flip
 
 
 cdef inline void gather(const code_t* column, const uint8_t* table, Py_ssize_t n, uint8_t* out) noexcept nogil:
@@ -123,6 +155,15 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
             gather(<const uint16_t*>node.data + start, node.table, n, out)
         else:
             gather(<const uint32_t*>node.data + start, node.table, n, out)
+    elif node.kind == NODE_BITS:
+        if node.column_type == COL_U8:
+            bits_of(<const uint8_t*>node.data + start, node, n, out)
+        elif node.column_type == COL_U16:
+            bits_of(<const uint16_t*>node.data + start, node, n, out)
+        elif node.column_type == COL_U32:
+            bits_of(<const uint32_t*>node.data + start, node, n, out)
+        else:
+            bits_of(<const uint64_t*>node.data + start, node, n, out)
     elif node.kind == NODE_GROUP:
         group_test(node, start, n, out)
     else:
@@ -138,7 +179,7 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
             else:
                 for i in range(n):
                     out[i] |= scratch[i]
-    if node.invert:
+    if node.invert and node.kind != NODE_RANGES and node.kind != NODE_BITS:
         for i in range(n):
             out[i] ^= 1
 
@@ -178,8 +219,13 @@ cdef class Program:
             kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode, kids = spec
             node = &self.nodes[index]
             node.kind, node.invert, node.value, node.mode = kind, bool(invert), bool(value), mode
-            if kind in (NODE_RANGES, NODE_TABLE):
+            if kind in (NODE_RANGES, NODE_TABLE, NODE_BITS):
                 self._column(node, column_type, column)
+            if kind == NODE_BITS:
+                if lo.dtype != np.uint64 or len(lo) != 1 or mode not in (GROUP_ANY, GROUP_NONE, GROUP_NONEMPTY,
+                                                                         GROUP_EMPTY):
+                    raise ValueError("a bitmap test needs one uint64 mask and a group mode")
+                node.lo = <const uint64_t*>self._keep(lo)
             if kind == NODE_RANGES:
                 if lo.dtype != np.uint64 or span.dtype != np.uint64 or len(lo) != len(span) or len(lo) == 0:
                     raise ValueError("ranges must be non-empty uint64 arrays of equal length")
@@ -209,7 +255,7 @@ cdef class Program:
                     self.children[next_child] = kid
                     depths[kid] = depths[index] + 1
                     next_child += 1
-            elif kind not in (NODE_CONST, NODE_RANGES, NODE_TABLE, NODE_GROUP):
+            elif kind not in (NODE_CONST, NODE_RANGES, NODE_TABLE, NODE_GROUP, NODE_BITS):
                 raise ValueError(f"unknown node kind {kind}")
         self.depth = max(depths)
 
@@ -222,7 +268,8 @@ cdef class Program:
         return address(array)
 
     cdef int _column(self, Node* node, int column_type, object column) except -1:
-        if column_type not in _COLUMN_DTYPES or column.dtype != _COLUMN_DTYPES[column_type] \
+        dtypes = _BITS_DTYPES if node.kind == NODE_BITS else _COLUMN_DTYPES
+        if column_type not in dtypes or column.dtype != dtypes[column_type] \
                 or column.ndim != 1 or len(column) != self.rows:
             raise ValueError("a column does not match its declared type or the row count")
         node.column_type = column_type
@@ -238,7 +285,8 @@ cdef class Program:
         result = np.empty(self.rows, dtype=np.bool_)
         cdef uint8_t[::1] out = result.view(np.uint8)
         cdef Py_ssize_t rows = self.rows, blocks = (self.rows + BLOCK - 1) // BLOCK, b, start
-        cdef int workers = max(1, threads)
+        # a thread is worth waking for 16 blocks (64k rows) or more
+        cdef int workers = max(1, min(threads, blocks // 16))
         cdef Py_ssize_t per_worker = (self.depth + 1) * BLOCK
         if rows == 0:
             return result

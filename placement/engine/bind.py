@@ -85,6 +85,15 @@ def _numeric_spec(node: ColumnTest, columns: Columns):
     keys = intervals.intersect(intervals.of(node.expr), intervals.EVERYTHING)
     if not keys or keys == intervals.EVERYTHING:
         return _spec(NodeKind.NODE_CONST, value=bool(keys)), f"const {bool(keys)} for {node.field}"
+    if node.field.kind is Kind.RUNNING_TASKS:
+        narrow = columns.narrow_running_tasks()
+        if narrow.dtype != np.int64:       # counts are never absent nor negative: clip to the width
+            top = np.iinfo(narrow.dtype).max
+            runs = [(max(lo, 0), min(hi, top)) for lo, hi in keys if max(lo, 0) <= min(hi, top)]
+            if not runs or runs == [(0, top)]:
+                return _spec(NodeKind.NODE_CONST, value=bool(runs)), f"const {bool(runs)} for {node.field}"
+            return (_ranges_spec(narrow, _COLUMN_TYPE[narrow.dtype], runs, False),
+                    f"{node.field}: {len(runs)} {narrow.dtype} range(s)")
     column = {Kind.AGENT_VERSION: columns.agent_version, Kind.REGISTERED_AT: columns.registered_at,
               Kind.RUNNING_TASKS: columns.running_tasks}[node.field.kind]
     outside = intervals.complement(keys)
@@ -172,18 +181,38 @@ def _numbers(column: DictionaryColumn) -> np.ndarray:
 
 def _group_spec(node: GroupTest, columns: Columns):
     leaf, groups = node.leaf, columns.groups
+    bitmap = groups.bitmap()
+    if bitmap is not None:
+        return _bits_spec(node, groups, bitmap)
     table = np.zeros(max(1, len(groups.dictionary)), dtype=np.uint8)
     if isinstance(leaf, ir.Exists):
         mode = GroupMode.GROUP_NONEMPTY if leaf.present else GroupMode.GROUP_EMPTY
     else:
-        if isinstance(leaf, ir.OneOf):
-            for i, group in enumerate(groups.dictionary):
-                table[i] = group in leaf.values
-        else:
-            regex = compile_pattern(leaf.pattern)
-            for i, group in enumerate(groups.dictionary):
-                table[i] = regex.fullmatch(group) is not None
+        table[:len(groups.dictionary)] = _group_hits(leaf, groups.dictionary)
         mode = GroupMode.GROUP_NONE if leaf.negated else GroupMode.GROUP_ANY
     spec = _spec(NodeKind.NODE_GROUP, invert=node.invert, table=table, offsets=groups.offsets,
                  group_codes=groups.codes, mode=mode)
     return spec, f"task:group: {len(groups.dictionary)} groups, {len(groups.codes)} (instance, group) pairs"
+
+
+def _group_hits(leaf: ir.Leaf, dictionary: tuple[str, ...]) -> list[bool]:
+    """Which groups of the dictionary the leaf's values or pattern name."""
+    if isinstance(leaf, ir.OneOf):
+        return [group in leaf.values for group in dictionary]
+    regex = compile_pattern(leaf.pattern)
+    return [regex.fullmatch(group) is not None for group in dictionary]
+
+
+def _bits_spec(node: GroupTest, groups, bitmap: np.ndarray):
+    leaf = node.leaf
+    mask = 0
+    if isinstance(leaf, ir.Exists):
+        mode = GroupMode.GROUP_NONEMPTY if leaf.present else GroupMode.GROUP_EMPTY
+    else:
+        mask = sum(1 << code for code, hit in enumerate(_group_hits(leaf, groups.dictionary)) if hit)
+        mode = GroupMode.GROUP_NONE if leaf.negated else GroupMode.GROUP_ANY
+    column_type = {1: ColumnType.COL_U8, 2: ColumnType.COL_U16, 4: ColumnType.COL_U32,
+                   8: ColumnType.COL_I64}[bitmap.dtype.itemsize]
+    spec = _spec(NodeKind.NODE_BITS, column_type, node.invert, column=bitmap,
+                 lo=np.array([mask], dtype=np.uint64), mode=mode)
+    return spec, f"task:group: {len(groups.dictionary)} groups as a {bitmap.dtype} bitmap"

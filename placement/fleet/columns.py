@@ -153,6 +153,22 @@ class GroupColumn:
                             self.counts[end:]]),
             dictionary)
 
+    def bitmap(self) -> np.ndarray | None:
+        """Each instance's groups as one unsigned word, bit ``code`` set (None past 64 groups).
+        Computed once per snapshot: a set test becomes one AND per instance."""
+        if len(self.dictionary) > 64:
+            return None
+        cached = self.__dict__.get("_bitmap")
+        if cached is None:
+            dtype = next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64)
+                         if len(self.dictionary) <= np.iinfo(d).bits)
+            cached = np.zeros(len(self.offsets) - 1, dtype=dtype)
+            if len(self.codes):
+                rows = np.repeat(np.arange(len(cached)), np.diff(self.offsets))
+                np.bitwise_or.at(cached, rows, (np.ones(1, dtype=dtype) << self.codes.astype(dtype)))
+            self.__dict__["_bitmap"] = cached
+        return cached
+
     def groups_at(self, row: int) -> dict[str, int]:
         start, end = self.offsets[row], self.offsets[row + 1]
         return {self.dictionary[c]: int(n) for c, n in zip(self.codes[start:end], self.counts[start:end])}
@@ -192,6 +208,15 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.arns)
+
+    def narrow_running_tasks(self) -> np.ndarray:
+        """runningTasksCount at the narrowest unsigned width its values need (computed once)."""
+        cached = self.__dict__.get("_narrow_running")
+        if cached is None:
+            top = int(self.running_tasks.max(initial=0))
+            dtype = next((d for d in (np.uint8, np.uint16, np.uint32) if top <= np.iinfo(d).max), np.int64)
+            cached = self.__dict__["_narrow_running"] = self.running_tasks.astype(dtype)
+        return cached
 
     def validate(self) -> "Columns":
         """Check every length, dtype, layout and code range: after this no kernel can read out of bounds."""
