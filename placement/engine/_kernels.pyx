@@ -39,29 +39,104 @@ _COLUMN_DTYPES = {COL_U8: np.dtype(np.uint8), COL_U16: np.dtype(np.uint16),
 _BITS_DTYPES = {**_COLUMN_DTYPES, COL_I64: np.dtype(np.uint64)}
 
 
-cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out) noexcept nogil:
-    """``out[i]`` = the code is in one of the ranges, flipped when the node is inverted (in the
-    last pass, so an inverted range costs no extra pass)."""
+cdef enum Combine:
+    SET = 0                    # out = leaf
+    AND_INTO = 1               # out &= leaf
+    OR_INTO = 2                # out |= leaf
+
+
+cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out,
+                           int how) noexcept nogil:
+    """The code is in one of the node's ranges (flipped when inverted), combined into ``out``.
+    Up to four ranges are tested in one pass over the column: unused slots repeat the first
+    range, which changes nothing and keeps one loop shape the compiler vectorises."""
     cdef Py_ssize_t i
-    cdef int r, last = node.ranges - 1
+    cdef int r
     cdef uint8_t flip = node.invert
-    cdef code_t lo = <code_t>node.lo[0]
-    cdef code_t span = <code_t>node.span[0]
-    if last == 0:
-        for i in range(n):
-            out[i] = <uint8_t>(<code_t>(column[i] - lo) <= span) ^ flip
+    cdef code_t lo0, lo1, lo2, lo3, s0, s1, s2, s3, c
+    if node.ranges > 4:
+        ranges_multipass(column, node, n, out, how)
         return
+    lo0 = <code_t>node.lo[0]
+    s0 = <code_t>node.span[0]
+    if node.ranges == 1:
+        if how == SET:
+            for i in range(n):
+                out[i] = <uint8_t>(<code_t>(column[i] - lo0) <= s0) ^ flip
+        elif how == AND_INTO:
+            for i in range(n):
+                out[i] &= <uint8_t>(<code_t>(column[i] - lo0) <= s0) ^ flip
+        else:
+            for i in range(n):
+                out[i] |= <uint8_t>(<code_t>(column[i] - lo0) <= s0) ^ flip
+        return
+    r = node.ranges
+    lo1 = <code_t>node.lo[1]
+    s1 = <code_t>node.span[1]
+    if r == 2:                                    # != and two-item lists: the common case
+        if how == SET:
+            for i in range(n):
+                c = column[i]
+                out[i] = (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)) ^ flip
+        elif how == AND_INTO:
+            for i in range(n):
+                c = column[i]
+                out[i] &= (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)) ^ flip
+        else:
+            for i in range(n):
+                c = column[i]
+                out[i] |= (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)) ^ flip
+        return
+    lo2 = <code_t>node.lo[2 if r > 2 else 0]
+    s2 = <code_t>node.span[2 if r > 2 else 0]
+    lo3 = <code_t>node.lo[3 if r > 3 else 0]
+    s3 = <code_t>node.span[3 if r > 3 else 0]
+    if how == SET:
+        for i in range(n):
+            c = column[i]
+            out[i] = (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)
+                      | <uint8_t>(<code_t>(c - lo2) <= s2) | <uint8_t>(<code_t>(c - lo3) <= s3)) ^ flip
+    elif how == AND_INTO:
+        for i in range(n):
+            c = column[i]
+            out[i] &= (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)
+                       | <uint8_t>(<code_t>(c - lo2) <= s2) | <uint8_t>(<code_t>(c - lo3) <= s3)) ^ flip
+    else:
+        for i in range(n):
+            c = column[i]
+            out[i] |= (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)
+                       | <uint8_t>(<code_t>(c - lo2) <= s2) | <uint8_t>(<code_t>(c - lo3) <= s3)) ^ flip
+
+
+cdef inline void ranges_multipass(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out,
+                                  int how) noexcept nogil:
+    """More than four ranges (numeric ``!in`` lists): one pass per range into a local block."""
+    cdef Py_ssize_t i
+    cdef int r
+    cdef uint8_t flip = node.invert
+    cdef uint8_t block[BLOCK]
+    cdef code_t lo, span
     for i in range(n):
-        out[i] = <uint8_t>(<code_t>(column[i] - lo) <= span)
-    for r in range(1, last):
+        block[i] = 0
+    for r in range(node.ranges):
         lo = <code_t>node.lo[r]
         span = <code_t>node.span[r]
         for i in range(n):
-            out[i] |= <uint8_t>(<code_t>(column[i] - lo) <= span)
-    lo = <code_t>node.lo[last]
-    span = <code_t>node.span[last]
-    for i in range(n):
-        out[i] = (out[i] | <uint8_t>(<code_t>(column[i] - lo) <= span)) ^ flip
+            block[i] |= <uint8_t>(<code_t>(column[i] - lo) <= span)
+    combine(out, block, n, how, flip)
+
+
+cdef inline void combine(uint8_t* out, const uint8_t* value, Py_ssize_t n, int how, uint8_t flip) noexcept nogil:
+    cdef Py_ssize_t i
+    if how == SET:
+        for i in range(n):
+            out[i] = value[i] ^ flip
+    elif how == AND_INTO:
+        for i in range(n):
+            out[i] &= value[i] ^ flip
+    else:
+        for i in range(n):
+            out[i] |= value[i] ^ flip
 
 
 cdef inline void bits_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out) noexcept nogil:
@@ -131,23 +206,29 @@ cdef inline bint all_set(const uint8_t* block, Py_ssize_t n) noexcept nogil:
 
 
 cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t start, Py_ssize_t n,
-                   uint8_t* out, uint8_t* scratch) noexcept nogil:
-    """Node ``index`` on rows [start, start + n) into ``out``; ``scratch`` holds one block per level below."""
+                   uint8_t* out, uint8_t* scratch, int how) noexcept nogil:
+    """Node ``index`` on rows [start, start + n), combined into ``out`` as ``how`` says;
+    ``scratch`` holds one block per level below."""
     cdef const Node* node = &nodes[index]
     cdef Py_ssize_t i
     cdef int c
     cdef bint is_all
+    if node.kind == NODE_RANGES:                  # range leaves combine in their own pass
+        if node.column_type == COL_U8:
+            ranges_of(<const uint8_t*>node.data + start, node, n, out, how)
+        elif node.column_type == COL_U16:
+            ranges_of(<const uint16_t*>node.data + start, node, n, out, how)
+        elif node.column_type == COL_U32:
+            ranges_of(<const uint32_t*>node.data + start, node, n, out, how)
+        else:
+            ranges_of(<const uint64_t*>node.data + start, node, n, out, how)
+        return
+    if how != SET:                                # anything else: into scratch, then combine
+        evaluate(nodes, children, index, start, n, scratch, scratch + BLOCK, SET)
+        combine(out, scratch, n, how, 0)
+        return
     if node.kind == NODE_CONST:
         memset(out, node.value, n)
-    elif node.kind == NODE_RANGES:
-        if node.column_type == COL_U8:
-            ranges_of(<const uint8_t*>node.data + start, node, n, out)
-        elif node.column_type == COL_U16:
-            ranges_of(<const uint16_t*>node.data + start, node, n, out)
-        elif node.column_type == COL_U32:
-            ranges_of(<const uint32_t*>node.data + start, node, n, out)
-        else:
-            ranges_of(<const uint64_t*>node.data + start, node, n, out)
     elif node.kind == NODE_TABLE:
         if node.column_type == COL_U8:
             gather(<const uint8_t*>node.data + start, node.table, n, out)
@@ -168,18 +249,13 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
         group_test(node, start, n, out)
     else:
         is_all = node.kind == NODE_ALL
-        evaluate(nodes, children, children[node.first_child], start, n, out, scratch)
+        evaluate(nodes, children, children[node.first_child], start, n, out, scratch, SET)
         for c in range(1, node.child_count):
             if (is_all and not any_set(out, n)) or (not is_all and all_set(out, n)):
                 break                                   # the block is decided
-            evaluate(nodes, children, children[node.first_child + c], start, n, scratch, scratch + BLOCK)
-            if is_all:
-                for i in range(n):
-                    out[i] &= scratch[i]
-            else:
-                for i in range(n):
-                    out[i] |= scratch[i]
-    if node.invert and node.kind != NODE_RANGES and node.kind != NODE_BITS:
+            evaluate(nodes, children, children[node.first_child + c], start, n, out, scratch,
+                     AND_INTO if is_all else OR_INTO)
+    if node.invert and node.kind != NODE_BITS:
         for i in range(n):
             out[i] ^= 1
 
@@ -287,7 +363,7 @@ cdef class Program:
         cdef Py_ssize_t rows = self.rows, blocks = (self.rows + BLOCK - 1) // BLOCK, b, start
         # a thread is worth waking for 16 blocks (64k rows) or more
         cdef int workers = max(1, min(threads, blocks // 16))
-        cdef Py_ssize_t per_worker = (self.depth + 1) * BLOCK
+        cdef Py_ssize_t per_worker = (self.depth + 2) * BLOCK
         if rows == 0:
             return result
         cdef uint8_t* scratch = <uint8_t*>malloc(workers * per_worker)
@@ -299,12 +375,12 @@ cdef class Program:
                     for b in range(blocks):
                         start = b * BLOCK
                         evaluate(self.nodes, self.children, 0, start, min(<Py_ssize_t>BLOCK, rows - start),
-                                 &out[start], scratch)
+                                 &out[start], scratch, SET)
                 else:
                     for b in prange(blocks, num_threads=workers, schedule="static"):
                         evaluate(self.nodes, self.children, 0, b * BLOCK,
                                  min(<Py_ssize_t>BLOCK, rows - b * BLOCK), &out[b * BLOCK],
-                                 scratch + threadid() * per_worker)
+                                 scratch + threadid() * per_worker, SET)
         finally:
             free(scratch)
         return result

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from placement.engine._kernels import ColumnType, GroupMode, NodeKind, Program
+from placement.engine.kernels import ColumnType, GroupMode, NodeKind, Program
 from placement.engine.plan import All, Any, ColumnTest, Const, GroupTest, Node, Plan
 from placement.fleet.columns import Columns, DictionaryColumn
 from placement.lang import intervals, ir
@@ -44,11 +44,12 @@ class Bound:
         return "\n".join((self.plan.explain(), "bound:", *(f"  {note}" for note in self.notes)))
 
 
-def bind(plan: Plan, columns: Columns) -> Bound:
+def bind(plan: Plan, columns: Columns, program: type = Program) -> Bound:
+    """``program``: the kernel build to bind for (the one ``placement.engine.kernels`` chose)."""
     specs: list[tuple | None] = []
     notes: list[str] = []
     _emit(plan.root, columns, specs, notes)
-    return Bound(plan, columns, Program(len(columns), specs), tuple(notes))
+    return Bound(plan, columns, program(len(columns), specs), tuple(notes))
 
 
 def _spec(kind, column_type=0, invert=False, value=False, column=None, lo=None, span=None, table=None,
