@@ -37,7 +37,8 @@ def _lark() -> Lark:
         text = resources.files("placement.grammar").joinpath("cluster_query.lark").read_text()
     except (ModuleNotFoundError, FileNotFoundError):     # running from a source tree
         text = (Path(__file__).resolve().parents[2] / "grammar" / "cluster_query.lark").read_text()
-    return Lark(text, parser="lalr", lexer="contextual", propagate_positions=True)
+    # Spans are computed from the tokens in _to_ast: cheaper than lark's propagate_positions.
+    return Lark(text, parser="lalr", lexer="contextual")
 
 
 def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> ast.Expr:
@@ -65,10 +66,15 @@ def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> ast.Expr:
 # ---------------------------------------------------------------------------------------------
 # parse tree -> AST
 
-def _span_of(item) -> Span:
-    if isinstance(item, Token):
-        return Span(item.start_pos, item.end_pos)
-    return Span(item.meta.start_pos, item.meta.end_pos)
+def _edge_token(item: Token | Tree, side: int) -> Token:
+    """The first (side 0) or last (side -1) token under ``item``, without recursion."""
+    while isinstance(item, Tree):
+        item = item.children[side]
+    return item
+
+
+def _span_of(item: Token | Tree) -> Span:
+    return Span(_edge_token(item, 0).start_pos, _edge_token(item, -1).end_pos)
 
 
 def _literal(token: Token) -> ast.Literal:
@@ -85,11 +91,13 @@ def _unquote(body: str) -> str:
 
 def _comparison(tree: Tree) -> ast.Comparison:
     subject, op_token, *args = tree.children
+    last = args[-1] if args else op_token
+    end = last.end_pos + (1 if tree.data == "listed" else 0)      # the closing ']'
     return ast.Comparison(
         subject=subject.value,
         op=ast.OP_SPELLINGS[op_token.value.lower()],
         args=tuple(_literal(a) for a in args),
-        span=_span_of(tree), subject_span=_span_of(subject), op_span=_span_of(op_token))
+        span=Span(subject.start_pos, end), subject_span=_span_of(subject), op_span=_span_of(op_token))
 
 
 def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
@@ -104,21 +112,19 @@ def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
         if level > MAX_NESTING:
             raise QuerySyntaxError(
                 f"expression nests more than {MAX_NESTING} levels deep",
-                source=text, span=_span_of(node), hint="simplify the expression")
+                source=text, span=Span(_edge_token(node, 0).start_pos, len(text)), hint="simplify the expression")
         depth[id(node)] = level
-        span = _span_of(node)
         if node.data in ("single", "listed", "unary"):
             result: ast.Expr = _comparison(node)
         elif node.data == "group":
             result = built[id(kids[0])]
         elif node.data == "negation":
-            result = ast.Not(built[id(kids[0])], span)
-        elif node.data == "and_expr":
-            result = ast.And(tuple(built[id(k)] for k in kids), span)
-        elif node.data == "or_expr":
-            result = ast.Or(tuple(built[id(k)] for k in kids), span)
-        else:                                  # pragma: no cover - the grammar has no other rule
-            raise AssertionError(node.data)
+            operand = built[id(kids[0])]
+            result = ast.Not(operand, Span(node.children[0].start_pos, operand.span.end))
+        else:
+            operands = tuple(built[id(k)] for k in kids)
+            span = operands[0].span.cover(operands[-1].span)
+            result = (ast.And if node.data == "and_expr" else ast.Or)(operands, span)
         built[id(node)] = result
     return built[id(tree)]
 
