@@ -117,10 +117,11 @@ def _dictionary_spec(node: ColumnTest, columns: Columns):
         value = bool(table[0])
         return _spec(NodeKind.NODE_CONST, value=value), f"const {value} for {node.field} (decided by its dictionary)"
     column_type = _COLUMN_TYPE[column.codes.dtype]
-    runs_true, runs_false = _runs(table), _runs(~table)
+    runs_true = _runs(table)
+    runs_false = _complement(runs_true, len(table))
     invert = len(runs_false) < len(runs_true)
     runs = runs_false if invert else runs_true
-    where = f"{node.field}: {len(column.dictionary)} values, {column.codes.dtype}"
+    where = f"{node.field}: {len(column.dictionary)} values, {column.codes.dtype.name}"
     if len(runs) <= MAX_RANGES:
         return _ranges_spec(column.codes, column_type, runs, invert), f"{where}, {len(runs)} code range(s)" + (
             ", inverted" if invert else "")
@@ -131,8 +132,31 @@ def _dictionary_spec(node: ColumnTest, columns: Columns):
 
 def _runs(table: np.ndarray) -> list[tuple[int, int]]:
     """Inclusive (first, last) code runs where ``table`` is true."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], table, [False])).astype(np.int8)))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
+    if len(table) > 512:          # numpy wins on large dictionaries, a loop on the usual small ones
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], table, [False])).astype(np.int8)))
+        return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
+    runs, start = [], None
+    for code, value in enumerate(table.tolist()):
+        if value and start is None:
+            start = code
+        elif not value and start is not None:
+            runs.append((start, code - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(table) - 1))
+    return runs
+
+
+def _complement(runs: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """The runs of codes in ``range(size)`` outside ``runs``."""
+    out, start = [], 0
+    for first, last in runs:
+        if first > start:
+            out.append((start, first - 1))
+        start = last + 1
+    if start < size:
+        out.append((start, size - 1))
+    return out
 
 
 def dictionary_table(expr: ir.Expr, column: DictionaryColumn) -> np.ndarray:
