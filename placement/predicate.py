@@ -35,7 +35,7 @@ class Predicate:
     plan: Plan
     _bound: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
 
-    @property
+    @functools.cached_property
     def canonical(self) -> str:
         """The canonical form: an expression of the language with the same meaning."""
         return ast.to_text(self.tree)

@@ -206,6 +206,9 @@ def place_batch(dict state, list strategies, int64_t[::1] candidates, Py_ssize_t
             raise ValueError("candidate out of range")
     tied_buffer = np.empty(max(1, c), dtype=np.int64)
     cdef int64_t[::1] tied = tied_buffer
+    cdef bint draws = random_ties
+    for s in range(r.strategies):
+        draws = draws or r.kind[s] == RANDOM
     with nogil:
         for t in range(count):
             # drop what can no longer take this task
@@ -217,6 +220,16 @@ def place_batch(dict state, list strategies, int64_t[::1] candidates, Py_ssize_t
             c = m
             if c == 0:
                 break
+            if not draws:
+                # no random draw: one pass for the least key tuple (then position) will do
+                i = candidates[0]
+                for j in range(1, c):
+                    if before(&r, candidates[j], i, False):
+                        i = candidates[j]
+                chosen[placed] = i
+                placed += 1
+                commit(&r, i, demand_cpu, demand_memory, demand_gpu, leave_after_placing)
+                continue
             # each strategy keeps the instances with the least key
             m = c
             for j in range(c):

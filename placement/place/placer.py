@@ -31,13 +31,20 @@ from placement.place.strategies import (Binpack, Demand, DistinctInstance, Membe
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
 
 
-def _cells(ranking, candidates: np.ndarray) -> np.ndarray:
-    """For each candidate, the id of the cell of candidates sharing all its spread buckets."""
+def _cells(ranking, candidates: np.ndarray) -> tuple[np.ndarray, int]:
+    """For each candidate, the id of the cell of candidates sharing all its spread buckets, and
+    the number of cells. The bucket codes themselves serve as ids while there are few of them
+    (the ranker visits every cell per task); past that, the ids are compressed."""
     key = np.zeros(len(candidates), dtype=np.int64)
+    size = 1
     for kind, bucket_of, bucket_count in ranking:
         if kind == StrategyKind.SPREAD_BUCKET:
             key = key * len(bucket_count) + bucket_of[candidates]
-    return np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            size *= len(bucket_count)
+    if size <= 1024:
+        return key, size
+    ids = np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    return ids, int(ids.max(initial=-1)) + 1
 
 
 def _is(column, value) -> np.ndarray:
@@ -90,44 +97,71 @@ class Placer:
         self.memory = columns.resources["remaining_memory"].copy()
         self.gpu = columns.resources["remaining_gpu"].copy()
         self.running = columns.running_tasks.copy()
-        self.ports = [set(p) for p in columns.ports]
-        self.port_users: dict[int, set[int]] = {}        # port -> rows using it
-        for row, in_use in enumerate(columns.ports):
-            for port in in_use:
-                self.port_users.setdefault(port, set()).add(row)
+        self.placed_ports: dict[int, Counter] = {}         # static ports of placed tasks, per row
+        self._port_users: dict[int, set[int]] | None = None   # port -> rows using it, built when asked
         self.extra: dict[str, np.ndarray] = {}            # placed tasks per group, per row
         self._group_counts: dict[str, np.ndarray] = {}
+        self._buckets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._masks: dict = {}
         self.eligible = (_is(columns.status, "ACTIVE") & _is(columns.agent_connected, True)).astype(np.uint8)
         for (group, demand), counts in self._placed.items():
-            self._add(counts, group, demand, +1)
+            rows = np.flatnonzero(counts)
+            self._add(rows, counts[rows], group, demand, +1)
 
-    def _add(self, counts: np.ndarray, group: str, demand: Demand, sign: int, resources: bool = True) -> None:
-        """Add (``sign`` +1) or take away (-1) ``counts[row]`` tasks on every row, in every piece
-        of state (the resources too, unless the ranker already moved them)."""
-        rows = np.flatnonzero(counts)
+    def ports_in_use(self, row: int) -> frozenset[int]:
+        placed = self.placed_ports.get(row)
+        base = self._columns.ports[row]
+        return base | {p for p, n in placed.items() if n > 0} if placed else base
+
+    def port_users(self, port: int) -> set[int]:
+        """The rows where ``port`` is in use."""
+        if self._port_users is None:
+            self._port_users = {}
+            for row, in_use in enumerate(self._columns.ports):
+                for used in in_use:
+                    self._port_users.setdefault(used, set()).add(row)
+            for row, placed in self.placed_ports.items():
+                for used, n in placed.items():
+                    if n > 0:
+                        self._port_users.setdefault(used, set()).add(row)
+        return self._port_users.setdefault(port, set())
+
+    def _add(self, rows: np.ndarray, counts: np.ndarray, group: str, demand: Demand, sign: int,
+             resources: bool = True) -> None:
+        """Add (``sign`` +1) or take away (-1) ``counts[k]`` tasks on ``rows[k]`` (distinct rows)
+        in every piece of state (resources and spread counts too, unless the ranker moved them)."""
+        delta = sign * counts
         if resources:
-            self.cpu -= sign * counts * demand.cpu
-            self.memory -= sign * counts * demand.memory
-            self.gpu -= sign * counts * demand.gpu
+            self.cpu[rows] -= delta * demand.cpu
+            self.memory[rows] -= delta * demand.memory
+            self.gpu[rows] -= delta * demand.gpu
             if group in self._group_counts:
-                self._group_counts[group] += sign * counts
-        self.running += sign * counts
-        extra = self.extra.setdefault(group, np.zeros(len(self.cpu), dtype=np.int64))
-        extra += sign * counts
+                self._group_counts[group][rows] += delta
+            for (bucket_group, _), (bucket_of, bucket_count) in self._buckets.items():
+                if bucket_group == group:
+                    np.add.at(bucket_count, bucket_of[rows], delta)
+        self.running[rows] += delta
+        self.extra.setdefault(group, np.zeros(len(self.cpu), dtype=np.int64))[rows] += delta
         for port in demand.ports:
-            users = self.port_users.setdefault(port, set())
+            for row, n in zip(rows.tolist(), delta.tolist()):
+                placed = self.placed_ports.setdefault(row, Counter())
+                placed[port] += n
+                in_use = port in self._columns.ports[row] or placed[port] > 0
+                if self._port_users is not None:
+                    (self._port_users.setdefault(port, set()).add if in_use
+                     else self._port_users.setdefault(port, set()).discard)(row)
+        if any(stateful for _, _, stateful in self._masks.values()):
             for row in rows.tolist():
-                (self.ports[row].add if sign > 0 else self.ports[row].discard)(port)
-                (users.add if sign > 0 else users.discard)(row)
-        for row in rows.tolist() if any(stateful for _, _, stateful in self._masks.values()) else ():
-            self._refresh_masks(row)
+                self._refresh_masks(row)
 
-    def _record_placed(self, rows: np.ndarray, group: str, demand: Demand, resources: bool) -> None:
-        counts = np.bincount(rows, minlength=len(self.cpu)).astype(np.int64)
-        placed = self._placed.setdefault((group, demand), np.zeros(len(self.cpu), dtype=np.int64))
-        placed += counts
-        self._add(counts, group, demand, +1, resources)
+    def _record_placed(self, chosen: np.ndarray, group: str, demand: Demand, resources: bool) -> None:
+        if len(chosen) == 1:                       # the scheduler's one-task call: skip the sort
+            rows, counts = chosen, np.ones(1, dtype=np.int64)
+        else:
+            rows, counts = np.unique(chosen, return_counts=True)
+            counts = counts.astype(np.int64)
+        self._placed.setdefault((group, demand), np.zeros(len(self.cpu), dtype=np.int64))[rows] += counts
+        self._add(rows, counts, group, demand, +1, resources)
 
     def _group_count(self, group: str) -> np.ndarray:
         """Tasks of ``group`` per instance: the fleet's RUNNING ones plus what the ledger adds."""
@@ -154,7 +188,7 @@ class Placer:
         return replace(base, running_tasks_count=int(self.running[row]),
                        task_groups={g: n for g, n in groups.items() if n > 0},
                        remaining=Resources(int(self.cpu[row]), int(self.memory[row]), int(self.gpu[row]),
-                                           frozenset(self.ports[row])))
+                                           self.ports_in_use(row)))
 
     def _mask(self, constraint: MemberOf) -> np.ndarray:
         """Where ``constraint`` holds now, as uint8; cached, and kept current for stateful ones."""
@@ -208,8 +242,8 @@ class Placer:
             fit = ((self.cpu[candidates] >= demand.cpu) & (self.memory[candidates] >= demand.memory)
                    & (self.gpu[candidates] >= demand.gpu))
             candidates = candidates[fit]
-            cells = _cells(ranking, candidates)
-            placed = place_batch_heaps(state, ranking, candidates, cells, int(cells.max(initial=-1)) + 1,
+            cells, cell_count = _cells(ranking, candidates)
+            placed = place_batch_heaps(state, ranking, candidates, cells, cell_count,
                                        demand.cpu, demand.memory, demand.gpu, leave, count, chosen)
         while not heaps and placed < count and left:
             step = 1 if stateful else count - placed
@@ -237,12 +271,11 @@ class Placer:
             else:
                 allowed &= (self._group_count(group) == 0)
         for port in demand.ports:
-            allowed[list(self.port_users.get(port, ()))] = 0
+            allowed[list(self.port_users(port))] = 0
         return allowed
 
     def _ranking(self, strategies, group: str) -> list:
         ranking = []
-        counts = self._group_count(group)
         for strategy in strategies:
             if isinstance(strategy, Random):
                 ranking.append((StrategyKind.RANDOM, None, None))
@@ -252,13 +285,25 @@ class Placer:
             elif strategy.per_instance:
                 ranking.append((StrategyKind.SPREAD_INSTANCE, None, None))
             else:
-                column = self._columns.attributes.get(strategy.attribute)
-                bucket_of = (column.codes.astype(np.uint32) if column is not None
-                             else np.zeros(len(self._columns), dtype=np.uint32))
-                size = (len(column.dictionary) + 2) if column is not None else 1
-                ranking.append((StrategyKind.SPREAD_BUCKET, bucket_of,
-                                np.bincount(bucket_of, weights=counts, minlength=size).astype(np.int64)))
+                bucket_of, bucket_count = self._bucket_counts(group, strategy.attribute)
+                if any(kind == StrategyKind.SPREAD_BUCKET and b is bucket_count for kind, _, b in ranking):
+                    bucket_count = bucket_count.copy()     # a repeated field must not count twice
+                ranking.append((StrategyKind.SPREAD_BUCKET, bucket_of, bucket_count))
         return ranking
+
+    def _bucket_counts(self, group: str, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+        """(bucket of each row, tasks of ``group`` per bucket) for spread over ``attribute``; kept
+        current by the ranker (which counts each task it places) and by ``_add``."""
+        cached = self._buckets.get((group, attribute))
+        if cached is None:
+            column = self._columns.attributes.get(attribute)
+            bucket_of = (column.codes.astype(np.uint32) if column is not None
+                         else np.zeros(len(self._columns), dtype=np.uint32))
+            size = (len(column.dictionary) + 2) if column is not None else 1
+            bucket_count = np.zeros(size, dtype=np.int64)
+            np.add.at(bucket_count, bucket_of, self._group_count(group))
+            cached = self._buckets[(group, attribute)] = (bucket_of, bucket_count)
+        return cached
 
     def release(self, arn: str, group: str, cpu: int = 0, memory: int = 0, gpu: int = 0, ports=()) -> None:
         """A task this placer placed has stopped: give its resources and ports back."""
@@ -268,10 +313,8 @@ class Placer:
         placed = self._placed.get((group, demand))
         if placed is None or placed[row] <= 0:
             raise InputError(f"no task of {group!r} with that demand was placed on {arn!r} by this placer")
-        counts = np.zeros(len(placed), dtype=np.int64)
-        counts[row] = 1
-        placed -= counts
-        self._add(counts, group, demand, -1)
+        placed[row] -= 1
+        self._add(np.array([row]), np.array([1], dtype=np.int64), group, demand, -1)
 
     # -- explaining -------------------------------------------------------------------------------
 
@@ -290,7 +333,9 @@ class Placer:
         out["ineligible"], _ = remove("ineligible", self.eligible == 0)
         for name, have in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)):
             out[name], _ = remove(name, have < getattr(demand, name))
-        blocked = np.array([bool(p & set(demand.ports)) for p in self.ports], dtype=bool)
+        blocked = np.zeros(len(alive), dtype=bool)
+        for port in demand.ports:
+            blocked[list(self.port_users(port))] = True
         out["ports"], _ = remove("ports", blocked)
         entries = []
         for constraint in constraints:
