@@ -37,7 +37,7 @@ from placement.engine.bind import bind
 from placement.lang.ir import Kind
 
 import peers
-from workloads import WORKLOADS, scaled_arrow, scaled_fleet
+from workloads import WORKLOADS, machine_lines, scaled_arrow, scaled_fleet
 
 PLACEMENT = "placement 1t"
 
@@ -242,18 +242,6 @@ def add_polars_single_thread(results: Results, single: dict) -> None:
 
 
 # -- reporting --------------------------------------------------------------------------------------
-
-def machine_lines() -> list[str]:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [f"machine: {model}, {os.cpu_count()} logical cores ({usable} usable), {platform.machine()}, "
-            f"{platform.system()} {platform.release()}"]
-
 
 def version_lines() -> list[str]:
     import duckdb

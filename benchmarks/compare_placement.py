@@ -50,7 +50,7 @@ from placement.place import (Binpack, Demand, MemberOf, Placer, Random, Spread, 
                              ecs_service_default)
 from placement.place.reference import place_reference  # noqa: E402
 
-from workloads import scaled_fleet  # noqa: E402
+from workloads import machine_lines, scaled_fleet  # noqa: E402
 
 AZ = "attribute:ecs.availability-zone"
 GROUP = "service:web"
@@ -395,7 +395,6 @@ def measure_case(fleet, name: str, strategies, count: int, args, with_baselines:
         check_same(f"{name}: reference", ref.result.positions, expected[:reference_tasks])
         row.rates["reference"], row.rounds["reference"] = ref.rate(reference_tasks), 1
         if reference_tasks != count:
-            row.rates["reference"] = ref.rate(reference_tasks)
             row.strategy = f"{name} (reference: first {reference_tasks} tasks)"
     return row
 
@@ -404,14 +403,12 @@ def measure_single(fleet, name: str, strategies, calls: int) -> dict[str, float]
     """``calls`` single-task ``place(1, ...)`` calls with a memberOf constraint: decisions/s, and
     the same decisions made by the numpy per-task step (checked equal)."""
     constraints = [SINGLE_CONSTRAINT]
-    placer = fresh_placer(fleet, strategies, constraints)
 
     def run(p):
         return np.concatenate([p.place(1, CPU, MEMORY, group=GROUP, constraints=constraints, seed=1).positions
                                for _ in range(calls)])
 
     timing = timed(run, lambda: fresh_placer(fleet, strategies, constraints), 3, 2.0)
-    del placer
     out = {"fast place(1)": timing.rate(calls)}
     assert len(timing.result) == calls
     if supported(strategies):
@@ -480,18 +477,6 @@ def measure(args) -> Results:
 
 
 # -- reporting --------------------------------------------------------------------------------------------
-
-def machine_lines() -> list[str]:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [f"machine: {model}, {os.cpu_count()} logical cores ({usable} usable), {platform.machine()}, "
-            f"{platform.system()} {platform.release()}"]
-
 
 def version_lines() -> list[str]:
     versions = {"python": platform.python_version(), "placement": placement.__version__, "numpy": np.__version__}

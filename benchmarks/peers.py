@@ -35,7 +35,8 @@ import re
 
 import numpy as np
 
-from placement.fleet.columns import INT_ABSENT, Columns
+from placement.fleet.columns import Columns
+from placement.values import INT_ABSENT
 from placement.lang import ir
 from placement.lang.ir import Field, Kind
 

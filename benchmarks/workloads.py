@@ -112,3 +112,18 @@ def check_shares(fleet: placement.Fleet) -> dict[str, float]:
 if __name__ == "__main__":
     for name, share in check_shares(scaled_fleet(100_000)).items():
         print(f"{name:20s} {share:7.2%}  {WORKLOADS[name]}")
+
+
+def machine_lines() -> list[str]:
+    """The machine, as the result files state it (CPU model, cores usable, OS)."""
+    import os
+    import platform
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return [f"machine: {model}, {os.cpu_count()} logical cores ({usable} usable), {platform.machine()}, "
+            f"{platform.system()} {platform.release()}"]

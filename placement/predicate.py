@@ -17,7 +17,8 @@ import numpy as np
 
 from placement.errors import InputError, PlacementError, Problem
 from placement.fleet.model import Fleet
-from placement.lang import ast, ir
+from placement.lang import ast
+from placement.lang import ir as typed_ir
 from placement.lang.check import check
 from placement.lang.parser import DEFAULT_MAX_LENGTH, parse
 from placement.engine.plan import Plan, plan
@@ -31,7 +32,7 @@ class Predicate:
 
     source: str
     tree: ast.Expr
-    ir: ir.Expr
+    ir: typed_ir.Expr
     plan: Plan
     _bound: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
 

@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 
 from placement.errors import InputError
-from placement.values import ABSENT, INT_ABSENT, VALUELESS, pack_version, unpack_version  # noqa: F401
+from placement.values import ABSENT, VALUELESS
 
 def code_dtype(code_count: int) -> np.dtype:
     """The narrowest unsigned integer type that holds ``code_count`` distinct codes."""

@@ -12,8 +12,8 @@ import numpy as np
 
 from placement import values
 from placement.errors import InputError
-from placement.fleet.columns import (INT_ABSENT, VALUELESS, Columns, DictionaryColumn, GroupColumn,
-                                     code_dtype, pack_version)
+from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, code_dtype
+from placement.values import INT_ABSENT, VALUELESS, pack_version
 
 
 def columns_from_ecs(instances, tasks=None) -> Columns:

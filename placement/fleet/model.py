@@ -15,7 +15,8 @@ from types import MappingProxyType
 import numpy as np
 
 from placement.errors import InputError
-from placement.fleet.columns import ABSENT, INT_ABSENT, VALUELESS, Columns, unpack_version
+from placement.fleet.columns import Columns
+from placement.values import ABSENT, INT_ABSENT, VALUELESS, unpack_version
 from placement.values import Version
 
 _EMPTY: Mapping = MappingProxyType({})

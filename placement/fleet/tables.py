@@ -17,8 +17,8 @@ import numpy as np
 
 from placement import values
 from placement.errors import InputError
-from placement.fleet.columns import (INT_ABSENT, VALUELESS, Columns, DictionaryColumn, GroupColumn,
-                                     code_dtype, pack_version)
+from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, code_dtype
+from placement.values import INT_ABSENT, pack_version
 
 _RESOURCE_COLUMNS = {f"{side}Resources.{name}": f"{side}_{name.lower()}"
                      for side in ("remaining", "registered") for name in ("CPU", "MEMORY", "GPU")}

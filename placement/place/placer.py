@@ -18,15 +18,13 @@ import numpy as np
 
 from placement.engine.reference import holds
 from placement.errors import InputError
-from placement.fleet.columns import GroupColumn
 from placement.fleet.model import Fleet, Resources
 from placement.lang import ast
 from placement.lang.ir import Kind
 from placement.lang.simplify import fields
 from placement.place._ranker import StrategyKind, place_batch, place_batch_heaps
 from placement.place.result import PlacementResult, SplitMix64
-from placement.place.strategies import (Binpack, Demand, DistinctInstance, MemberOf, Random, Spread,
-                                        check_request)
+from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, check_request
 
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
 

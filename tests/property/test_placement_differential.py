@@ -5,7 +5,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from placement import Fleet
 from placement.engine.reference import holds
-from placement.place import Demand, DistinctInstance, MemberOf, Placer
+from placement.place import Demand, DistinctInstance, Placer
 from placement.place.reference import eligible, place_reference
 from tests.property.strategies import placement_fleets, placement_requests
 
