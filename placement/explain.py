@@ -12,6 +12,7 @@ from placement.fleet.model import Fleet
 from placement.lang import ir
 from placement.lang.ir import Kind
 from placement.lang.patterns import glob_reading
+from placement.lang.simplify import simplify
 
 
 def leaves(expr: ir.Expr) -> Iterator[ir.Leaf]:
@@ -27,12 +28,30 @@ def leaves(expr: ir.Expr) -> Iterator[ir.Leaf]:
 
 
 def lint(predicate, fleet: Fleet | None = None) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_constant_findings(predicate.ir))
     for leaf in leaves(predicate.ir):
         problems.extend(_text_findings(leaf))
         if fleet is not None:
             problems.extend(_fleet_findings(leaf, fleet))
     return problems
+
+
+def _constant_findings(expr: ir.Expr) -> Iterator[Problem]:
+    """Parts of the expression the optimiser decides without looking at an instance: the
+    outermost ones only (a contradiction inside a contradiction is one finding)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        verdict = simplify(node)
+        if isinstance(verdict, ir.Const):
+            what = "true on every instance (a tautology)" if verdict.value else \
+                "false on every instance (a contradiction)"
+            yield Problem(f"{ir.to_text(node)} is {what}", node.span, code="tautology" if verdict.value
+                          else "contradiction")
+        elif isinstance(node, (ir.And, ir.Or)):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, ir.Not):
+            stack.append(node.operand)
 
 
 def _is_capability(field: ir.Field) -> bool:

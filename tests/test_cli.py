@@ -157,3 +157,18 @@ def test_both_backends_from_the_command_line(capsys, fleet_file):
     for backend in ("compiled", "reference"):
         code, out = run_json(capsys, "eval", "attribute:stack exists", "--fleet", fleet_file[0], "--backend", backend)
         assert out["matches"] == ["ci-1", "ci-2"]
+
+
+@pytest.mark.parametrize("text, code, span", [
+    ("attribute:a exists and attribute:a !exists", "contradiction", [0, 42]),
+    ("attribute:b == x and (runningTasksCount >= 0 or agentVersion > 1)", "tautology", [22, 64]),
+    ("attribute:a == x and attribute:a == y", "contradiction", [0, 37]),
+])
+def test_check_reports_contradictions_and_tautologies(capsys, text, code, span):
+    _, out = run_json(capsys, "check", text)
+    assert [(w["code"], w["span"]) for w in out["warnings"]] == [(code, span)]
+
+
+def test_no_constant_finding_where_the_absent_rule_makes_a_difference(capsys):
+    _, out = run_json(capsys, "check", "attribute:a == x or attribute:a != x")
+    assert out["warnings"] == []
