@@ -98,7 +98,7 @@ class Peer:
             return present if leaf.present else self.negate(present)
         if isinstance(leaf, ir.Order):
             if leaf.field.kind is not Kind.RUNNING_TASKS:
-                raise NotImplementedError(f"{self.name}: ordering on {leaf.field}")
+                raise ValueError(f"{self.name}: ordering on {leaf.field} is not in the benchmark workloads")
             return self.compare(leaf.field, leaf.op, leaf.value)
         if isinstance(leaf, ir.OneOf):
             values = sorted(leaf.values)
@@ -112,6 +112,16 @@ class Peer:
 
     def to_mask(self, result) -> np.ndarray:
         return np.asarray(result, dtype=bool)
+
+    # boolean combinators for array-like results (numpy, pandas); lazy peers override them
+    def all_of(self, items):
+        return functools.reduce(operator.and_, items)
+
+    def any_of(self, items):
+        return functools.reduce(operator.or_, items)
+
+    def negate(self, item):
+        return ~item
 
 
 # -- numpy: placement's own code arrays, one lookup table per leaf ---------------------------------
@@ -172,15 +182,6 @@ class NumpyPeer(Peer):
         offsets = self.columns.groups.offsets
         return offsets[1:] > offsets[:-1]
 
-    def all_of(self, items):
-        return functools.reduce(operator.and_, items)
-
-    def any_of(self, items):
-        return functools.reduce(operator.or_, items)
-
-    def negate(self, item):
-        return ~item
-
     def const(self, value):
         return np.full(self.n, value)
 
@@ -238,15 +239,6 @@ class PandasPeer(Peer):
         mask = np.zeros(self.n, dtype=bool)
         mask[self.long["row"].to_numpy()] = True
         return self.pd.Series(mask)
-
-    def all_of(self, items):
-        return functools.reduce(operator.and_, items)
-
-    def any_of(self, items):
-        return functools.reduce(operator.or_, items)
-
-    def negate(self, item):
-        return ~item
 
     def const(self, value):
         return self.pd.Series(np.full(self.n, value))
