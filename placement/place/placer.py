@@ -16,6 +16,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from placement.engine.bind import bind
+from placement.engine.plan import plan
 from placement.engine.reference import holds
 from placement.errors import InputError
 from placement.fleet.model import Fleet, Resources
@@ -322,33 +324,38 @@ class Placer:
         alive = np.ones(len(self._columns), dtype=bool)
         out: dict = {"instances": len(alive)}
 
-        def remove(name_or_entry, failing):
+        def remove(failing: np.ndarray) -> np.ndarray:
+            """Take the instances still in that fail this step; return which they were."""
             nonlocal alive
             hit = alive & failing
             alive &= ~failing
-            return int(hit.sum()), hit
+            return hit
 
-        out["ineligible"], _ = remove("ineligible", self.eligible == 0)
+        out["ineligible"] = int(remove(self.eligible == 0).sum())
         for name, have in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)):
-            out[name], _ = remove(name, have < getattr(demand, name))
+            out[name] = int(remove(have < getattr(demand, name)).sum())
         blocked = np.zeros(len(alive), dtype=bool)
         for port in demand.ports:
             blocked[list(self.port_users(port))] = True
-        out["ports"], _ = remove("ports", blocked)
+        out["ports"] = int(remove(blocked).sum())
         entries = []
         for constraint in constraints:
             if isinstance(constraint, DistinctInstance):
-                removed, _ = remove(constraint, self._group_count(group) > 0)
-                entries.append({"constraint": str(constraint), "removed": removed})
+                entries.append({"constraint": str(constraint),
+                                "removed": int(remove(self._group_count(group) > 0).sum())})
                 continue
-            removed, hit = remove(constraint, self._mask(constraint) == 0)
-            entry = {"constraint": str(constraint), "removed": removed}
+            hit = remove(self._mask(constraint) == 0)
+            entry = {"constraint": str(constraint), "removed": int(hit.sum())}
             predicate = constraint.predicate
             if isinstance(predicate.tree, ast.And):
-                entry["clauses"] = [
-                    {"clause": ast.to_text(node),
-                     "false": int(sum(not holds(typed, self._record(row)) for row in np.flatnonzero(hit)))}
-                    for node, typed in zip(predicate.tree.operands, predicate.ir.operands)]
+                entry["clauses"] = [{"clause": ast.to_text(node), "false": self._failing(typed, hit)}
+                                    for node, typed in zip(predicate.tree.operands, predicate.ir.operands)]
             entries.append(entry)
         out["constraints"] = entries
         return out
+
+    def _failing(self, clause, rows: np.ndarray) -> int:
+        """How many of ``rows`` the clause rejects now: compiled, unless it reads placed state."""
+        if {f.kind for f in fields(clause)} & _STATEFUL:
+            return sum(not holds(clause, self._record(row)) for row in np.flatnonzero(rows).tolist())
+        return int((rows & ~bind(plan(clause), self._columns).run()).sum())
