@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _arguments() -> argparse.ArgumentParser:
-    parser = _Parser(prog="placement", description="Check and evaluate Amazon ECS cluster query expressions.")
+    parser = _Parser(prog="placement", description="Check and evaluate Amazon ECS cluster query expressions; dry-run task placement.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def expression_command(name: str, help: str) -> argparse.ArgumentParser:
@@ -185,13 +185,14 @@ def _place(args) -> int:
     from placement.place import Placer, ecs_service_default
     from placement.place.strategies import (demand_from_task_definition, parse_constraint_option,
                                             parse_strategy_option, request_from_json)
-    request = request_from_json(_load_json(args.request, "request")) if args.request else {}
+    document = _load_json(args.request, "request") if args.request else {}
+    request = request_from_json(document) if args.request else {}
     demand, family, constraints = None, None, []
     if args.task_definition:
         demand, family, constraints = demand_from_task_definition(_load_json(args.task_definition, "task definition"))
     constraints = constraints + request.get("constraints", []) + [parse_constraint_option(c) for c in args.constraint]
     strategies = [parse_strategy_option(s) for s in args.strategy] or request.get("strategies")
-    if strategies is None and args.request and "serviceName" in _load_json(args.request, "request"):
+    if strategies is None and "serviceName" in document:
         strategies = ecs_service_default()          # what ECS does for a service without a strategy
     group = args.group or request.get("group") or (f"family:{family}" if family else None)
     if group is None:
