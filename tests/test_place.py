@@ -261,3 +261,12 @@ def test_heaps_and_scan_agree_on_large_batches(strategies):
         second = placer.place(500, 512, 1024, ports=[9000], group="service:api", seed=3)
         results.append((first.positions.tolist(), second.positions.tolist(), second.reasons))
     assert results[0] == results[1]
+
+
+def test_a_service_request_without_strategy_spreads_like_ecs(capsys, fleet_file, tmp_path):
+    request = tmp_path / "create-service.json"
+    request.write_text(json.dumps({"serviceName": "web", "desiredCount": 3}))
+    code, out = run_json(capsys, "place", "--fleet", fleet_file, "--request", str(request),
+                         "--cpu", "0", "--memory", "0", "--seed", "1")
+    assert code == 0
+    assert [p["containerInstanceArn"] for p in out["placements"]] == ["ci-0", "ci-2", "ci-5"]   # zones a, b, c
