@@ -257,6 +257,13 @@ def _demo(args) -> int:
             print(f"  {text:<{width}}  {len(ids):>5} / {len(fleet)}  {sample}")
             for warning in predicate.warnings(fleet):
                 print(f"  {'':<{width}}  warning: {warning.message}")
+    from placement.place import MemberOf, Placer, ecs_service_default
+    constraint = MemberOf("attribute:ecs.os-type == linux and not(task:group == service:worker)")
+    print(f"\nplacing 60 tasks of service:web (256 cpu, 512 MiB) with the ECS service default "
+          f"spread(zone), spread(instance) and {constraint}:")
+    result = Placer(fleet, ecs_service_default()).place(60, 256, 512, group="service:web",
+                                                        constraints=[constraint], seed=args.seed)
+    _print_placement(fleet, result, "service:web")
     return OK
 
 
