@@ -49,7 +49,7 @@ def arrow_name(field: Field) -> str:
     """The column that holds ``field`` in ``Fleet.to_arrow()``."""
     if field.kind in (Kind.ATTRIBUTE, Kind.RUNNING_TASKS, Kind.TASK_GROUP):
         return str(field)
-    raise NotImplementedError(f"the peers do not implement {field}")
+    raise ValueError(f"{field} is not read by any benchmark workload, so the peers do not map it")
 
 
 def fields_of(expr: ir.Expr) -> list[Field]:
