@@ -37,7 +37,7 @@ from placement.engine.bind import bind
 from placement.lang.ir import Kind
 
 import peers
-from workloads import WORKLOADS, machine_lines, scaled_arrow, scaled_fleet
+from workloads import WORKLOADS, machine_lines, publish, scaled_arrow, scaled_fleet
 
 PLACEMENT = "placement 1t"
 
@@ -342,12 +342,7 @@ def main(argv=None) -> int:
         return 0
     started = time.perf_counter()
     results = measure(args)
-    print()
-    print(report(args, results, markdown=False))
-    if args.markdown:
-        with open(args.markdown, "w") as out:
-            out.write(report(args, results, markdown=True))
-    print(f"total {time.perf_counter() - started:.0f} s")
+    publish(report, args, results, started)
     for problem in results.problems:
         print(f"MISMATCH {problem}", file=sys.stderr)
     assert not results.problems, f"{len(results.problems)} method(s) disagree with placement (see above)"

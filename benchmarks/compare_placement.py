@@ -50,7 +50,7 @@ from placement.place import (Binpack, Demand, MemberOf, Placer, Random, Spread, 
                              ecs_service_default)
 from placement.place.reference import place_reference  # noqa: E402
 
-from workloads import machine_lines, scaled_fleet  # noqa: E402
+from workloads import machine_lines, publish, scaled_fleet  # noqa: E402
 
 AZ = "attribute:ecs.availability-zone"
 GROUP = "service:web"
@@ -622,12 +622,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     print("\n".join(machine_lines() + version_lines()), flush=True)
     results = measure(args)
-    print()
-    print(report(args, results, markdown=False))
-    if args.markdown:
-        with open(args.markdown, "w") as out:
-            out.write(report(args, results, markdown=True))
-    print(f"total {time.perf_counter() - started:.0f} s")
+    publish(report, args, results, started)
     return 0
 
 

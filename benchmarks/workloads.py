@@ -127,3 +127,15 @@ def machine_lines() -> list[str]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [f"machine: {model}, {os.cpu_count()} logical cores ({usable} usable), {platform.machine()}, "
             f"{platform.system()} {platform.release()}"]
+
+
+def publish(report, args, results, started: float) -> None:
+    """Print a comparison's report, write it as Markdown when ``--markdown FILE`` asks, and the
+    total time."""
+    import time
+    print()
+    print(report(args, results, markdown=False))
+    if args.markdown:
+        with open(args.markdown, "w") as out:
+            out.write(report(args, results, markdown=True))
+    print(f"total {time.perf_counter() - started:.0f} s")
