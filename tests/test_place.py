@@ -93,6 +93,7 @@ def test_defaults():
 
 @pytest.mark.parametrize("call, complaint", [
     (lambda p: p.place(-1, 0, 0, group="g"), "count"),
+    (lambda p: p.place(10**12, 0, 0, group="g"), "count"),
     (lambda p: p.place(1, -5, 0, group="g"), "cpu"),
     (lambda p: p.place(1, 0, 0, group=""), "group"),
     (lambda p: p.place(1, 0, 0, ports=[80, 80], group="g"), "more than once"),

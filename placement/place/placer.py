@@ -29,6 +29,7 @@ from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, check_request
 
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
+MAX_TASKS = 10_000_000      # per call: the result array is allocated up front (a task may need no resources)
 
 
 def _cells(ranking, candidates: np.ndarray) -> tuple[np.ndarray, int]:
@@ -216,8 +217,8 @@ class Placer:
     def place(self, count: int = 1, cpu: int = 0, memory: int = 0, gpu: int = 0, ports=(), group: str = "",
               constraints=(), seed: int | None = None, strategies=None) -> PlacementResult:
         """Place ``count`` identical tasks of ``group``; see SPEC section 2."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise InputError(f"count must be a non-negative integer, got {count!r}")
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
+            raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
         if not isinstance(group, str) or not group:
             raise InputError("a task needs a group (e.g. service:web or family:batch)")
         demand = Demand(cpu, memory, gpu, tuple(ports))
