@@ -139,8 +139,8 @@ def _load_json(path: Path, what: str):
 
 def _fleet(args) -> Fleet:
     if args.demo is not None:
-        if args.demo < 0:
-            raise InputError(f"--demo needs a non-negative size, got {args.demo}")
+        if not 0 <= args.demo <= 1_000_000:
+            raise InputError(f"--demo takes a size from 0 to 1,000,000, got {args.demo}")
         return demo(args.demo, args.demo_seed)
     if args.fleet.suffix in (".parquet", ".feather", ".arrow"):
         return Fleet.from_arrow(_load_table(args.fleet))
