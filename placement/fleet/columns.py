@@ -173,9 +173,6 @@ class GroupColumn:
         start, end = self.offsets[row], self.offsets[row + 1]
         return {self.dictionary[c]: int(n) for c, n in zip(self.codes[start:end], self.counts[start:end])}
 
-    def rows(self) -> list[dict[str, int]]:
-        return [self.groups_at(i) for i in range(len(self.offsets) - 1)]
-
     def validate(self, n: int) -> None:
         _check_array("task:group offsets", self.offsets, n + 1, self.offsets.dtype == np.int64)
         m = len(self.codes)
