@@ -37,7 +37,7 @@ from placement.engine.bind import bind
 from placement.lang.ir import Kind
 
 import peers
-from workloads import WORKLOADS, machine_lines, publish, scaled_arrow, scaled_fleet
+from workloads import WORKLOADS, machine_lines, publish, render, scaled_arrow, scaled_fleet
 
 PLACEMENT = "placement 1t"
 
@@ -299,14 +299,6 @@ def slower_than_a_peer(results: Results) -> list[str]:
 
 def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
-def render(rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows[1:]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
 
 NOTES = (

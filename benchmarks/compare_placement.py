@@ -50,7 +50,7 @@ from placement.place import (Binpack, Demand, MemberOf, Placer, Random, Spread, 
                              ecs_service_default)
 from placement.place.reference import place_reference  # noqa: E402
 
-from workloads import machine_lines, publish, scaled_fleet  # noqa: E402
+from workloads import machine_lines, publish, render, scaled_fleet  # noqa: E402
 
 AZ = "attribute:ecs.availability-zone"
 GROUP = "service:web"
@@ -548,14 +548,6 @@ def scaling_rows(results: Results) -> list[list[str]]:
         out.append([f"{e['instances']:,}", f"{e['batch_ms']:.2f}", f"{e['ns_per_task']:,.0f}", f"{e['growth']:.2f}x",
                     f"{e['log_growth']:.2f}x", f"{e['sync_ms']:,.0f}", f"{e['fleet_s']:.1f}"])
     return out
-
-
-def render(rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows[1:]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
 
 def headline(results: Results) -> list[str]:

@@ -139,3 +139,12 @@ def publish(report, args, results, started: float) -> None:
         with open(args.markdown, "w") as out:
             out.write(report(args, results, markdown=True))
     print(f"total {time.perf_counter() - started:.0f} s")
+
+
+def render(rows: list[list[str]], markdown: bool) -> str:
+    """A table: Markdown, or columns padded for a terminal."""
+    if markdown:
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows[1:]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
