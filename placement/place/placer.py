@@ -48,6 +48,11 @@ def _cells(ranking, candidates: np.ndarray) -> tuple[np.ndarray, int]:
     return ids, int(ids.max(initial=-1)) + 1
 
 
+def _reads_placed_state(expr) -> bool:
+    """Whether placing a task can change ``expr`` on the instance it lands on."""
+    return bool({f.kind for f in fields(expr)} & _STATEFUL)
+
+
 def _is(column, value) -> np.ndarray:
     code = column.code_of(value)
     return column.codes == code if code is not None else np.zeros(len(column.codes), dtype=bool)
@@ -197,7 +202,7 @@ class Placer:
         cached = self._masks.get(predicate.canonical)
         if cached is None:
             mask = predicate.evaluate(self.fleet).astype(np.uint8)
-            stateful = bool({f.kind for f in fields(predicate.ir)} & _STATEFUL)
+            stateful = _reads_placed_state(predicate.ir)
             if stateful:
                 touched = np.zeros(len(mask), dtype=bool)
                 for extra in self.extra.values():
@@ -208,9 +213,11 @@ class Placer:
         return cached[1]
 
     def _refresh_masks(self, row: int) -> None:
+        record = None
         for predicate, mask, stateful in self._masks.values():
             if stateful:
-                mask[row] = holds(predicate.ir, self._record(row))
+                record = record or self._record(row)
+                mask[row] = holds(predicate.ir, record)
 
     # -- placing ----------------------------------------------------------------------------------
 
@@ -357,6 +364,6 @@ class Placer:
 
     def _failing(self, clause, rows: np.ndarray) -> int:
         """How many of ``rows`` the clause rejects now: compiled, unless it reads placed state."""
-        if {f.kind for f in fields(clause)} & _STATEFUL:
+        if _reads_placed_state(clause):
             return sum(not holds(clause, self._record(row)) for row in np.flatnonzero(rows).tolist())
         return int((rows & ~bind(plan(clause), self._columns).run()).sum())
