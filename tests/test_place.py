@@ -251,17 +251,42 @@ def test_reference_and_fast_placer_agree_on_the_demo_fleet():
     [Spread("attribute:ecs.availability-zone"), Binpack("memory")], [Binpack("cpu")], [Spread("instanceId")],
     ecs_service_default(), [Binpack("memory"), Spread("attribute:ecs.instance-type"), Spread("host")],
     [Spread("attribute:stack"), Spread("attribute:team"), Binpack("cpu")]])
-def test_heaps_and_scan_agree_on_large_batches(strategies):
+def test_indexes_and_scan_agree_on_large_batches(strategies):
     import placement
     fleet = placement.demo(1500, 11)
     results = []
-    for use_heaps in (True, False):
+    for use_index in (True, False):
         placer = Placer(fleet, strategies)
-        placer.use_heaps = use_heaps
+        placer.use_index = use_index
         first = placer.place(4000, 64, 128, group="service:web", seed=3)
         second = placer.place(500, 512, 1024, ports=[9000], group="service:api", seed=3)
         results.append((first.positions.tolist(), second.positions.tolist(), second.reasons))
     assert results[0] == results[1]
+
+
+def test_calls_in_turn_keep_every_kind_of_request_current():
+    """Requests of one group alternate between spreads over different fields, binpack and random,
+    with releases between: each call must see what the others placed (each kind keeps its own
+    index), exactly as the reference placer on a fleet where every placement is a running task."""
+    import placement
+    fleet = placement.demo(120, 4)
+    model = Fleet(fleet.columns)
+    chains = [[Spread("attribute:ecs.availability-zone")], [Spread("attribute:ecs.instance-type")],
+              [Spread("attribute:ecs.availability-zone"), Binpack("memory")], [Random(), Binpack("cpu")],
+              [Spread("instanceId")]]
+    placer, placed = Placer(fleet), []
+    for step in range(40):
+        strategies, demand = chains[step % len(chains)], Demand(64 * (step % 3), 128)
+        expected = place_reference(model, demand, 3, "service:web", [], strategies, seed=step)
+        got = placer.place(3, demand.cpu, demand.memory, group="service:web", strategies=strategies, seed=step)
+        assert [p.arn for p in got.placements] == [p.arn for p in expected.placements], step
+        for arn in got.arns:
+            model.start_task(arn, "service:web", cpu=demand.cpu, memory=demand.memory)
+            placed.append((arn, demand))
+        if step % 4 == 3:
+            arn, stopped = placed.pop(step % len(placed))
+            placer.release(arn, "service:web", stopped.cpu, stopped.memory)
+            model.stop_task(arn, "service:web", cpu=stopped.cpu, memory=stopped.memory)
 
 
 def test_a_service_request_without_strategy_spreads_like_ecs(capsys, fleet_file, tmp_path):

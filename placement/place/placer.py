@@ -7,12 +7,17 @@ when the fleet itself changes (instances registered or deregistered, attributes 
 recorded) it rebuilds from the new fleet and replays the ledger. Constraint masks are evaluated by
 the compiled engine once per fleet version; a constraint that reads state placement changes
 (``runningTasksCount``, ``task:group``) is re-evaluated for each instance a task lands on.
+
+A scheduler asks the same kind of request (group, demand, constraints, strategies) again and
+again, so the ranker's index for one is kept across calls: every change of state appends the
+rows it touched to a log, and an index catches up by re-filing the rows logged since it last
+ran. A call then costs O(tasks · log instances) instead of a pass over the fleet.
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,28 +29,33 @@ from placement.fleet.model import Fleet, Resources
 from placement.lang import ast
 from placement.lang.ir import Kind
 from placement.lang.simplify import fields
-from placement.place._ranker import StrategyKind, place_batch, place_batch_heaps
+from placement.place._ranker import DrawIndex, HeapIndex, StrategyKind, place_batch
 from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, check_request
 
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
 MAX_TASKS = 10_000_000      # per call: the result array is allocated up front (a task may need no resources)
+INDEX_MEMORY = 256 << 20    # bytes the kept ranker indexes may take together (about 26 per instance each)
 
 
-def _cells(ranking, candidates: np.ndarray) -> tuple[np.ndarray, int]:
-    """For each candidate, the id of the cell of candidates sharing all its spread buckets, and
-    the number of cells. The bucket codes themselves serve as ids while there are few of them
-    (the ranker visits every cell per task); past that, the ids are compressed."""
-    key = np.zeros(len(candidates), dtype=np.int64)
+def _cells(ranking, rows: int) -> tuple[np.ndarray, int]:
+    """For each row, the id of its cell (the rows sharing all its spread buckets), and the number
+    of cells. The bucket codes themselves serve as ids while there are few of them (the ranker
+    visits every cell per task); past that, and before a product could overflow, they are
+    compressed to the cells that occur."""
+    key = np.zeros(rows, dtype=np.int64)
     size = 1
     for kind, bucket_of, bucket_count in ranking:
         if kind == StrategyKind.SPREAD_BUCKET:
-            key = key * len(bucket_count) + bucket_of[candidates]
+            key = key * len(bucket_count) + bucket_of
             size *= len(bucket_count)
-    if size <= 1024:
-        return key, size
-    ids = np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
-    return ids, int(ids.max(initial=-1)) + 1
+            if size > 1 << 31:
+                key = np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
+                size = int(key.max(initial=-1)) + 1
+    if size > 1024:
+        key = np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
+        size = int(key.max(initial=-1)) + 1
+    return key, max(1, size)
 
 
 def _reads_placed_state(expr) -> bool:
@@ -58,10 +68,29 @@ def _is(column, value) -> np.ndarray:
     return column.codes == code if code is not None else np.zeros(len(column.codes), dtype=bool)
 
 
-class Placer:
-    """Places tasks on ``fleet`` with ``strategies`` (default: random, as ECS)."""
+def _uses_index(ranking, random_ties: bool) -> bool:
+    """Whether an index can rank this chain: ``random`` only first, and no random final ties
+    after a deterministic chain (those need the tied set, which only the scan has)."""
+    kinds = [kind for kind, _, _ in ranking]
+    return kinds[:1] == [StrategyKind.RANDOM] or (StrategyKind.RANDOM not in kinds and not random_ties)
 
-    use_heaps = True        # the tests turn it off to check the heaps against the scan
+
+@dataclass
+class _KeptIndex:
+    """A ranker index kept for one kind of request, and how much of the change log it has seen."""
+
+    kernel: HeapIndex | DrawIndex
+    allowed: np.ndarray          # uint8 per row: eligible, constraints hold, ports free (the kernel reads it)
+    ranking: list
+    stateful: bool               # a constraint reads state placement changes
+    seen: int
+
+
+class Placer:
+    """Places tasks on ``fleet`` with ``strategies`` (default: random, as ECS). Not thread-safe:
+    one placer is one scheduler's state."""
+
+    use_index = True        # the tests turn it off to check the indexes against the scan
 
     def __init__(self, fleet: Fleet, strategies=None, *, random_ties: bool = False):
         if not isinstance(fleet, Fleet):
@@ -109,10 +138,26 @@ class Placer:
         self._group_counts: dict[str, np.ndarray] = {}
         self._buckets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._masks: dict = {}
+        self._indices: dict[tuple, _KeptIndex] = {}       # least recently used first
+        self._index_limit = max(2, min(32, INDEX_MEMORY // (26 * max(1, len(columns)))))
+        self._log: list[np.ndarray] = []                  # rows whose state changed, one array per change
+        self._log_start = 0                               # the sequence number of _log[0]
         self.eligible = (_is(columns.status, "ACTIVE") & _is(columns.agent_connected, True)).astype(np.uint8)
         for (group, demand), counts in self._placed.items():
             rows = np.flatnonzero(counts)
             self._add(rows, counts[rows], group, demand, +1)
+
+    @property
+    def _log_end(self) -> int:
+        return self._log_start + len(self._log)
+
+    def _changed(self, rows: np.ndarray) -> None:
+        """Log that the state of ``rows`` changed; past a few times the fleet's size, the log is
+        dropped and the indexes behind it are rebuilt when next used."""
+        self._log.append(rows)
+        if len(self._log) > 4 * len(self.cpu) + 1024:
+            self._log_start += len(self._log)
+            self._log = []
 
     def ports_in_use(self, row: int) -> frozenset[int]:
         placed = self.placed_ports.get(row)
@@ -133,21 +178,26 @@ class Placer:
         return self._port_users.setdefault(port, set())
 
     def _add(self, rows: np.ndarray, counts: np.ndarray, group: str, demand: Demand, sign: int,
-             resources: bool = True) -> None:
+             ranked: list | None = None) -> None:
         """Add (``sign`` +1) or take away (-1) ``counts[k]`` tasks on ``rows[k]`` (distinct rows)
-        in every piece of state (resources and spread counts too, unless the ranker moved them)."""
+        in every piece of state, and log the rows. ``ranked``: the ranking the ranker placed them
+        with, which has already moved the resources, the group's counts and its spread buckets."""
         delta = sign * counts
-        if resources:
+        if ranked is None:
             self.cpu[rows] -= delta * demand.cpu
             self.memory[rows] -= delta * demand.memory
             self.gpu[rows] -= delta * demand.gpu
             if group in self._group_counts:
                 self._group_counts[group][rows] += delta
-            for (bucket_group, _), (bucket_of, bucket_count) in self._buckets.items():
-                if bucket_group == group:
-                    np.add.at(bucket_count, bucket_of[rows], delta)
+        moved = {id(bucket_count) for _, _, bucket_count in ranked or ()}
+        for (bucket_group, _), (bucket_of, bucket_count) in self._buckets.items():
+            if bucket_group == group and id(bucket_count) not in moved:
+                np.add.at(bucket_count, bucket_of[rows], delta)
         self.running[rows] += delta
-        self.extra.setdefault(group, np.zeros(len(self.cpu), dtype=np.int64))[rows] += delta
+        extra = self.extra.get(group)
+        if extra is None:
+            extra = self.extra[group] = np.zeros(len(self.cpu), dtype=np.int64)
+        extra[rows] += delta
         for port in demand.ports:
             for row, n in zip(rows.tolist(), delta.tolist()):
                 placed = self.placed_ports.setdefault(row, Counter())
@@ -159,15 +209,19 @@ class Placer:
         if any(stateful for _, _, stateful in self._masks.values()):
             for row in rows.tolist():
                 self._refresh_masks(row)
+        self._changed(rows)
 
-    def _record_placed(self, chosen: np.ndarray, group: str, demand: Demand, resources: bool) -> None:
+    def _record_placed(self, chosen: np.ndarray, group: str, demand: Demand, ranked: list) -> None:
         if len(chosen) == 1:                       # the scheduler's one-task call: skip the sort
             rows, counts = chosen, np.ones(1, dtype=np.int64)
         else:
             rows, counts = np.unique(chosen, return_counts=True)
             counts = counts.astype(np.int64)
-        self._placed.setdefault((group, demand), np.zeros(len(self.cpu), dtype=np.int64))[rows] += counts
-        self._add(rows, counts, group, demand, +1, resources)
+        placed = self._placed.get((group, demand))
+        if placed is None:
+            placed = self._placed[(group, demand)] = np.zeros(len(self.cpu), dtype=np.int64)
+        placed[rows] += counts
+        self._add(rows, counts, group, demand, +1, ranked)
 
     def _group_count(self, group: str) -> np.ndarray:
         """Tasks of ``group`` per instance: the fleet's RUNNING ones plus what the ledger adds."""
@@ -229,11 +283,83 @@ class Placer:
         if not isinstance(group, str) or not group:
             raise InputError("a task needs a group (e.g. service:web or family:batch)")
         demand = Demand(cpu, memory, gpu, tuple(ports))
-        constraints = list(constraints)
-        strategies = list(strategies) if strategies else self.strategies
+        constraints = tuple(constraints)
+        strategies = tuple(strategies) if strategies else tuple(self.strategies)
         check_request(constraints, strategies)
         seed = int.from_bytes(os.urandom(8), "little") if seed is None else seed
         self._sync()
+        chosen = np.empty(count, dtype=np.int64)
+        index = self._index(group, demand, constraints, strategies) if self.use_index else None
+        if index is not None:
+            placed = self._place_indexed(index, count, chosen, seed, group, demand, constraints)
+        else:
+            placed = self._place_scanning(count, chosen, seed, group, demand, constraints, strategies)
+        reasons = self.reasons(demand, group, constraints) if placed < count else {}
+        return PlacementResult(chosen[:placed], self._columns.arns, count - placed, reasons, seed)
+
+    def _index(self, group: str, demand: Demand, constraints: tuple, strategies: tuple) -> _KeptIndex | None:
+        """The kept index for this kind of request, caught up with the log, or a new one (None
+        when the chain needs the scan)."""
+        key = (group, demand, constraints, strategies)
+        index = self._indices.pop(key, None)
+        if index is None or not self._catch_up(index, group, demand, constraints):
+            ranking = self._ranking(strategies, group)
+            if not _uses_index(ranking, self.random_ties):
+                return None
+            index = self._build_index(ranking, group, demand, constraints)
+        self._indices[key] = index                   # now the most recently used
+        while len(self._indices) > self._index_limit:
+            del self._indices[next(iter(self._indices))]
+        return index
+
+    def _build_index(self, ranking: list, group: str, demand: Demand, constraints: tuple) -> _KeptIndex:
+        allowed = self._allowed(demand, group, constraints)
+        state = {"cpu": self.cpu, "memory": self.memory, "gpu": self.gpu,
+                 "group_count": self._group_count(group), "allowed": allowed}
+        leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
+        if ranking[0][0] == StrategyKind.RANDOM:
+            kernel = DrawIndex(state, ranking, demand.cpu, demand.memory, demand.gpu, leave)
+        else:
+            cell_of, cells = _cells(ranking, len(allowed))
+            kernel = HeapIndex(state, ranking, cell_of, cells, demand.cpu, demand.memory, demand.gpu, leave)
+        stateful = any(self._masks[c.predicate.canonical][2] for c in constraints if isinstance(c, MemberOf))
+        return _KeptIndex(kernel, allowed, ranking, stateful, self._log_end)
+
+    def _catch_up(self, index: _KeptIndex, group: str, demand: Demand, constraints: tuple) -> bool:
+        """Re-file the rows logged since ``index`` last ran; False when rebuilding is cheaper."""
+        behind = index.seen - self._log_start
+        if behind < 0:
+            return False
+        pending = self._log[behind:]
+        if pending:
+            rows = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            if len(rows) > len(self.cpu) // 4 + 64:
+                return False
+            index.allowed[rows] = self._allowed(demand, group, constraints, rows)
+            index.kernel.update(rows)
+            index.seen = self._log_end
+        return True
+
+    def _place_indexed(self, index: _KeptIndex, count: int, chosen: np.ndarray, seed: int, group: str,
+                       demand: Demand, constraints: tuple) -> int:
+        rng, placed = SplitMix64(seed).state, 0
+        if not index.stateful:
+            placed, rng = index.kernel.place(count, chosen, rng)
+            self._record_placed(chosen[:placed], group, demand, index.ranking)
+        while index.stateful and placed < count:      # one at a time: the constraint may now exclude it
+            done, rng = index.kernel.place(1, chosen[placed:], rng)
+            if not done:
+                break
+            row = chosen[placed:placed + 1]
+            placed += 1
+            self._record_placed(row, group, demand, index.ranking)
+            index.allowed[row] = self._allowed(demand, group, constraints, row)
+            index.kernel.update(row)
+        index.seen = self._log_end                    # the index followed its own placements
+        return placed
+
+    def _place_scanning(self, count: int, chosen: np.ndarray, seed: int, group: str, demand: Demand,
+                        constraints: tuple, strategies: tuple) -> int:
         allowed = self._allowed(demand, group, constraints)
         stateful = any(self._masks[c.predicate.canonical][2] for c in constraints if isinstance(c, MemberOf))
         ranking = self._ranking(strategies, group)
@@ -241,25 +367,14 @@ class Placer:
         state = {"cpu": self.cpu, "memory": self.memory, "gpu": self.gpu,
                  "group_count": self._group_count(group), "allowed": allowed}
         leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
-        chosen = np.empty(count, dtype=np.int64)
         rng, placed, left = SplitMix64(seed).state, 0, len(candidates)
-        # heaps pay off over a batch; a stateful constraint or a random draw needs the scan
-        heaps = (count > 1 and self.use_heaps and not stateful and not self.random_ties
-                 and all(kind != StrategyKind.RANDOM for kind, _, _ in ranking))
-        if heaps:
-            fit = ((self.cpu[candidates] >= demand.cpu) & (self.memory[candidates] >= demand.memory)
-                   & (self.gpu[candidates] >= demand.gpu))
-            candidates = candidates[fit]
-            cells, cell_count = _cells(ranking, candidates)
-            placed = place_batch_heaps(state, ranking, candidates, cells, cell_count,
-                                       demand.cpu, demand.memory, demand.gpu, leave, count, chosen)
-        while not heaps and placed < count and left:
+        while placed < count and left:
             step = 1 if stateful else count - placed
             done, rng, left = place_batch(state, ranking, candidates, left, demand.cpu, demand.memory,
                                           demand.gpu, leave, step, rng, self.random_ties, chosen[placed:])
             if stateful:            # record each task now: the constraint may exclude its instance
                 for row in chosen[placed:placed + done].tolist():
-                    self._record_placed(np.array([row]), group, demand, resources=False)
+                    self._record_placed(np.array([row]), group, demand, ranking)
                     for constraint in constraints:
                         if isinstance(constraint, MemberOf) and not self._mask(constraint)[row]:
                             allowed[row] = 0
@@ -267,36 +382,43 @@ class Placer:
             if done < step:
                 break
         if not stateful:            # record the batch at once
-            self._record_placed(chosen[:placed], group, demand, resources=False)
-        reasons = self.reasons(demand, group, constraints) if placed < count else {}
-        return PlacementResult(chosen[:placed], self._columns.arns, count - placed, reasons, seed)
+            self._record_placed(chosen[:placed], group, demand, ranking)
+        return placed
 
-    def _allowed(self, demand: Demand, group: str, constraints) -> np.ndarray:
-        allowed = self.eligible.copy()
+    def _allowed(self, demand: Demand, group: str, constraints, rows=None) -> np.ndarray:
+        """uint8 per row (or per one of ``rows``): eligible, every constraint holds, ports free."""
+        pick = slice(None) if rows is None else rows
+        allowed = self.eligible[pick].copy()
         for constraint in constraints:
             if isinstance(constraint, MemberOf):
-                allowed &= self._mask(constraint)
+                allowed &= self._mask(constraint)[pick]
             else:
-                allowed &= (self._group_count(group) == 0)
+                allowed &= (self._group_count(group)[pick] == 0)
         for port in demand.ports:
-            allowed[list(self.port_users(port))] = 0
+            users = self.port_users(port)
+            if rows is None:
+                allowed[list(users)] = 0
+            else:
+                allowed &= np.fromiter((row not in users for row in rows.tolist()), dtype=np.uint8, count=len(rows))
         return allowed
 
     def _ranking(self, strategies, group: str) -> list:
-        ranking = []
+        """(kind, bucket_of, bucket_count) per strategy. A strategy repeating an earlier one's key
+        changes nothing (the instances still tied share that key) and is left out."""
+        ranking, seen = [], set()
         for strategy in strategies:
             if isinstance(strategy, Random):
-                ranking.append((StrategyKind.RANDOM, None, None))
+                entry, key = (StrategyKind.RANDOM, None, None), "random"
             elif isinstance(strategy, Binpack):
                 kind = StrategyKind.BINPACK_CPU if strategy.resource == "cpu" else StrategyKind.BINPACK_MEMORY
-                ranking.append((kind, None, None))
+                entry, key = (kind, None, None), kind
             elif strategy.per_instance:
-                ranking.append((StrategyKind.SPREAD_INSTANCE, None, None))
+                entry, key = (StrategyKind.SPREAD_INSTANCE, None, None), "instance"
             else:
-                bucket_of, bucket_count = self._bucket_counts(group, strategy.attribute)
-                if any(kind == StrategyKind.SPREAD_BUCKET and b is bucket_count for kind, _, b in ranking):
-                    bucket_count = bucket_count.copy()     # a repeated field must not count twice
-                ranking.append((StrategyKind.SPREAD_BUCKET, bucket_of, bucket_count))
+                entry, key = (StrategyKind.SPREAD_BUCKET, *self._bucket_counts(group, strategy.attribute)), strategy.field
+            if key not in seen:
+                seen.add(key)
+                ranking.append(entry)
         return ranking
 
     def _bucket_counts(self, group: str, attribute: str) -> tuple[np.ndarray, np.ndarray]:

@@ -60,7 +60,8 @@ def test_fast_placer_equals_reference(document, request, random_ties):
 class PlacerAgainstModel(RuleBasedStateMachine):
     """place / release / register / deregister / put-attribute interleaved: the Placer (state kept
     in its ledger) and the reference placer on a model fleet (placements recorded as tasks) agree
-    after every step."""
+    after every step. Requests are repeated too, so the placer's kept indexes must catch up with
+    whatever happened since they last ran."""
 
     @initialize(document=placement_fleets(max_size=6))
     def start(self, document):
@@ -68,11 +69,22 @@ class PlacerAgainstModel(RuleBasedStateMachine):
         self.model = Fleet(self.fleet.columns)
         self.placer = Placer(self.fleet)
         self.placed: list[tuple[str, str, Demand]] = []
+        self.requests: list[dict] = []
         self.serial = 0
 
     @rule(request=placement_requests())
     def place(self, request):
         request["count"] = min(request["count"], 6)
+        self.requests.append(request)
+        self.place_request(request)
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data(), count=st.integers(0, 6), seed=st.integers(0, 2**64 - 1))
+    def place_again(self, data, count, seed):
+        request = dict(data.draw(st.sampled_from(self.requests)), count=count, seed=seed)
+        self.place_request(request)
+
+    def place_request(self, request):
         expected = reference(self.model, request)
         got = fast(self.placer, request)
         assert [p.arn for p in got.placements] == [p.arn for p in expected.placements]
@@ -122,6 +134,6 @@ class PlacerAgainstModel(RuleBasedStateMachine):
                 assert record.remaining.cpu >= 0 and record.remaining.memory >= 0 and record.remaining.gpu >= 0
 
 
-PlacerAgainstModel.TestCase.settings = settings(max_examples=150, stateful_step_count=12, deadline=None,
+PlacerAgainstModel.TestCase.settings = settings(max_examples=150, stateful_step_count=16, deadline=None,
                                                 suppress_health_check=[HealthCheck.too_slow])
 test_placer_state_machine = PlacerAgainstModel.TestCase

@@ -1,0 +1,55 @@
+"""The ranker's kept indexes: after any set of rows changed at once (resources, task counts,
+allowed) and ``update(rows)``, an index ranks exactly like one built from scratch.
+
+Hypothesis draws the sizes and a seed; numpy draws the arrays from it, so each example is cheap
+and large enough (up to 400 rows, hundreds changed) for several changed rows to share heap paths,
+the case a row-by-row repair gets wrong."""
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from placement.place._ranker import DrawIndex, HeapIndex, StrategyKind
+from placement.place.placer import _cells
+
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CHAINS = [[StrategyKind.BINPACK_MEMORY], [StrategyKind.SPREAD_BUCKET, StrategyKind.BINPACK_CPU],
+          [StrategyKind.SPREAD_INSTANCE], [StrategyKind.BINPACK_CPU, StrategyKind.SPREAD_BUCKET,
+                                           StrategyKind.SPREAD_INSTANCE], [StrategyKind.RANDOM]]
+
+
+def make(chain, state, bucket_of, bucket_count):
+    ranking = [(kind, bucket_of, bucket_count) if kind == StrategyKind.SPREAD_BUCKET else (kind, None, None)
+               for kind in chain]
+    if chain[0] == StrategyKind.RANDOM:
+        return DrawIndex(state, ranking, 2, 2, 0, False)
+    cell_of, cells = _cells(ranking, len(state["cpu"]))
+    return HeapIndex(state, ranking, cell_of, cells, 2, 2, 0, False)
+
+
+@SETTINGS
+@given(st.sampled_from(CHAINS), st.integers(1, 400), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.integers(1, 3), st.integers(1, 600))
+def test_an_updated_index_ranks_like_a_new_one(chain, n, buckets, seed, rounds, count):
+    rng = np.random.default_rng(seed)
+    state = {"cpu": rng.integers(0, 9, n), "memory": rng.integers(0, 9, n), "gpu": np.zeros(n, dtype=np.int64),
+             "group_count": rng.integers(0, 4, n), "allowed": (rng.random(n) < 0.8).astype(np.uint8)}
+    bucket_of = rng.integers(0, buckets, n).astype(np.uint32)
+    bucket_count = np.bincount(bucket_of, weights=state["group_count"], minlength=buckets).astype(np.int64)
+    kept = make(chain, state, bucket_of, bucket_count)
+    for _ in range(rounds):                # change many rows at once, then tell the index
+        rows = rng.integers(0, n, rng.integers(1, 2 * n + 1))
+        state["cpu"][rows] = rng.integers(0, 9, len(rows))
+        state["memory"][rows] = rng.integers(0, 9, len(rows))
+        state["allowed"][rows] = rng.random(len(rows)) < 0.8
+        grown = rng.integers(0, 3, len(rows))
+        np.add.at(state["group_count"], rows, grown)
+        np.add.at(bucket_count, bucket_of[rows], grown)
+        kept.update(rows)
+        new = make(chain, {name: array.copy() for name, array in state.items()}, bucket_of, bucket_count.copy())
+        assert len(kept) == len(new)
+        results = []
+        for index in (kept, new):
+            chosen = np.empty(count, dtype=np.int64)
+            placed, _ = index.place(count, chosen, seed)
+            results.append(chosen[:placed].tolist())
+        assert results[0] == results[1]
