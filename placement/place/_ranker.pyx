@@ -27,6 +27,7 @@ from libc.stdlib cimport qsort
 import numpy as np
 
 DEF MAX_STRATEGIES = 5
+DEF MAX_TALLIES = 4
 
 
 cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
@@ -47,6 +48,8 @@ cdef struct Ranking:
     int64_t* memory
     int64_t* gpu
     int64_t* group_count
+    int tallies
+    int64_t* tally[MAX_TALLIES]                 # more per-row task counts, each one up per task placed
     uint8_t* allowed
     int64_t need_cpu                            # the task's demand
     int64_t need_memory
@@ -74,11 +77,15 @@ cdef Py_ssize_t prepare(Ranking* r, dict state, list strategies, int64_t need_cp
     """Point ``r`` at the state arrays and strategies after checking them; returns the row count."""
     cdef Py_ssize_t n = len(state["cpu"])
     cdef int s
-    if len(strategies) > MAX_STRATEGIES:
-        raise ValueError("too many strategies")
-    for name in ("cpu", "memory", "gpu", "group_count"):
-        if state[name].dtype != np.int64 or len(state[name]) != n or not state[name].flags.c_contiguous:
+    tallies = state.get("tallies", [])
+    if len(strategies) > MAX_STRATEGIES or len(tallies) > MAX_TALLIES:
+        raise ValueError("too many strategies or tallies")
+    for name, array in [(name, state[name]) for name in ("cpu", "memory", "gpu", "group_count")] + \
+            [("tallies", tally) for tally in tallies]:
+        if array.dtype != np.int64 or len(array) != n or not array.flags.c_contiguous:
             raise ValueError(f"state {name} must be contiguous int64 of length {n}")
+    if len({id(array) for array in [state["group_count"], *tallies]}) != 1 + len(tallies):
+        raise ValueError("a tally is counted twice")
     if state["allowed"].dtype != np.uint8 or len(state["allowed"]) != n or not state["allowed"].flags.c_contiguous:
         raise ValueError("state allowed must be contiguous uint8")
     r.cpu = <int64_t*>address(state["cpu"])
@@ -86,6 +93,9 @@ cdef Py_ssize_t prepare(Ranking* r, dict state, list strategies, int64_t need_cp
     r.gpu = <int64_t*>address(state["gpu"])
     r.group_count = <int64_t*>address(state["group_count"])
     r.allowed = <uint8_t*>address(state["allowed"])
+    r.tallies = len(tallies)
+    for s, tally in enumerate(tallies):
+        r.tally[s] = <int64_t*>address(tally)
     r.need_cpu, r.need_memory, r.need_gpu, r.leave = need_cpu, need_memory, need_gpu, leave
     r.strategies = len(strategies)
     for s, (kind, bucket_of, bucket_count) in enumerate(strategies):
@@ -112,6 +122,8 @@ cdef inline void commit(Ranking* r, int64_t i) noexcept nogil:
     r.memory[i] -= r.need_memory
     r.gpu[i] -= r.need_gpu
     r.group_count[i] += 1
+    for s in range(r.tallies):
+        r.tally[s][i] += 1
     for s in range(r.strategies):
         if r.kind[s] == SPREAD_BUCKET:
             r.bucket_count[s][r.bucket_of[s][i]] += 1
@@ -420,8 +432,9 @@ def place_batch(dict state, list strategies, int64_t[::1] candidates, Py_ssize_t
                 int64_t need_cpu, int64_t need_memory, int64_t need_gpu, bint leave_after_placing,
                 Py_ssize_t count, uint64_t seed_state, bint random_ties, int64_t[::1] chosen):
     """Place up to ``count`` tasks by scanning. ``state`` holds the int64 arrays cpu, memory, gpu,
-    group_count and the uint8 array allowed (all of one length); ``strategies`` is a list of
-    (kind, bucket_of, bucket_count). Returns (tasks placed, generator state, candidates left)."""
+    group_count, the uint8 array allowed and a list "tallies" of int64 arrays (all of one length);
+    ``strategies`` is a list of (kind, bucket_of, bucket_count). Returns (tasks placed, generator
+    state, candidates left)."""
     cdef Ranking r
     cdef Py_ssize_t n = prepare(&r, state, strategies, need_cpu, need_memory, need_gpu, leave_after_placing)
     cdef Py_ssize_t placed = 0, c = candidate_count, m, j, t

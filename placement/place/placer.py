@@ -34,6 +34,7 @@ from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, check_request
 
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
+_ONE = np.ones(1, dtype=np.int64)
 MAX_TASKS = 10_000_000      # per call: the result array is allocated up front (a task may need no resources)
 INDEX_MEMORY = 256 << 20    # bytes the kept ranker indexes may take together (about 26 per instance each)
 
@@ -138,6 +139,7 @@ class Placer:
         self._group_counts: dict[str, np.ndarray] = {}
         self._buckets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._masks: dict = {}
+        self._stateful_masks = False                      # whether any cached mask reads placed state
         self._indices: dict[tuple, _KeptIndex] = {}       # least recently used first
         self._index_limit = max(2, min(32, INDEX_MEMORY // (26 * max(1, len(columns)))))
         self._log: list[np.ndarray] = []                  # rows whose state changed, one array per change
@@ -177,27 +179,26 @@ class Placer:
                         self._port_users.setdefault(used, set()).add(row)
         return self._port_users.setdefault(port, set())
 
-    def _add(self, rows: np.ndarray, counts: np.ndarray, group: str, demand: Demand, sign: int,
-             ranked: list | None = None) -> None:
+    def _add(self, rows: np.ndarray, counts: np.ndarray, group: str, demand: Demand, sign: int) -> None:
         """Add (``sign`` +1) or take away (-1) ``counts[k]`` tasks on ``rows[k]`` (distinct rows)
-        in every piece of state, and log the rows. ``ranked``: the ranking the ranker placed them
-        with, which has already moved the resources, the group's counts and its spread buckets."""
+        in every piece of state but the ledger."""
         delta = sign * counts
-        if ranked is None:
-            self.cpu[rows] -= delta * demand.cpu
-            self.memory[rows] -= delta * demand.memory
-            self.gpu[rows] -= delta * demand.gpu
-            if group in self._group_counts:
-                self._group_counts[group][rows] += delta
-        moved = {id(bucket_count) for _, _, bucket_count in ranked or ()}
+        self.cpu[rows] -= delta * demand.cpu
+        self.memory[rows] -= delta * demand.memory
+        self.gpu[rows] -= delta * demand.gpu
+        if group in self._group_counts:
+            self._group_counts[group][rows] += delta
+        self.running[rows] += delta
+        self._extra(group)[rows] += delta
+        self._follow(rows, delta, group, demand)
+
+    def _follow(self, rows: np.ndarray, delta: np.ndarray, group: str, demand: Demand, ranked=()) -> None:
+        """What the ranker does not count itself: spread buckets other than ``ranked``'s, ports,
+        stateful constraints; and the log."""
+        moved = {id(bucket_count) for _, _, bucket_count in ranked}
         for (bucket_group, _), (bucket_of, bucket_count) in self._buckets.items():
             if bucket_group == group and id(bucket_count) not in moved:
                 np.add.at(bucket_count, bucket_of[rows], delta)
-        self.running[rows] += delta
-        extra = self.extra.get(group)
-        if extra is None:
-            extra = self.extra[group] = np.zeros(len(self.cpu), dtype=np.int64)
-        extra[rows] += delta
         for port in demand.ports:
             for row, n in zip(rows.tolist(), delta.tolist()):
                 placed = self.placed_ports.setdefault(row, Counter())
@@ -206,22 +207,37 @@ class Placer:
                 if self._port_users is not None:
                     (self._port_users.setdefault(port, set()).add if in_use
                      else self._port_users.setdefault(port, set()).discard)(row)
-        if any(stateful for _, _, stateful in self._masks.values()):
+        if self._stateful_masks:
             for row in rows.tolist():
                 self._refresh_masks(row)
         self._changed(rows)
 
-    def _record_placed(self, chosen: np.ndarray, group: str, demand: Demand, ranked: list) -> None:
+    def _ranked(self, chosen: np.ndarray, group: str, demand: Demand, ranking: list) -> None:
+        """The ranker placed tasks on ``chosen`` and counted them (resources, task counts, the
+        ledger, its spread buckets); follow up on the rest."""
         if len(chosen) == 1:                       # the scheduler's one-task call: skip the sort
-            rows, counts = chosen, np.ones(1, dtype=np.int64)
-        else:
+            self._follow(chosen, _ONE, group, demand, ranking)
+        elif len(chosen):
             rows, counts = np.unique(chosen, return_counts=True)
-            counts = counts.astype(np.int64)
+            self._follow(rows, counts.astype(np.int64), group, demand, ranking)
+
+    def _extra(self, group: str) -> np.ndarray:
+        """Tasks of ``group`` this placer placed, per row."""
+        extra = self.extra.get(group)
+        if extra is None:
+            extra = self.extra[group] = np.zeros(len(self.cpu), dtype=np.int64)
+        return extra
+
+    def _ledger(self, group: str, demand: Demand) -> np.ndarray:
         placed = self._placed.get((group, demand))
         if placed is None:
             placed = self._placed[(group, demand)] = np.zeros(len(self.cpu), dtype=np.int64)
-        placed[rows] += counts
-        self._add(rows, counts, group, demand, +1, ranked)
+        return placed
+
+    def _state(self, group: str, demand: Demand, allowed: np.ndarray) -> dict:
+        """The arrays the ranker reads and moves for one kind of request."""
+        return {"cpu": self.cpu, "memory": self.memory, "gpu": self.gpu, "group_count": self._group_count(group),
+                "allowed": allowed, "tallies": [self.running, self._extra(group), self._ledger(group, demand)]}
 
     def _group_count(self, group: str) -> np.ndarray:
         """Tasks of ``group`` per instance: the fleet's RUNNING ones plus what the ledger adds."""
@@ -264,6 +280,7 @@ class Placer:
                 for row in np.flatnonzero(touched).tolist():
                     mask[row] = holds(predicate.ir, self._record(row))
             cached = self._masks[predicate.canonical] = (predicate, mask, stateful)
+            self._stateful_masks = self._stateful_masks or stateful
         return cached[1]
 
     def _refresh_masks(self, row: int) -> None:
@@ -314,8 +331,7 @@ class Placer:
 
     def _build_index(self, ranking: list, group: str, demand: Demand, constraints: tuple) -> _KeptIndex:
         allowed = self._allowed(demand, group, constraints)
-        state = {"cpu": self.cpu, "memory": self.memory, "gpu": self.gpu,
-                 "group_count": self._group_count(group), "allowed": allowed}
+        state = self._state(group, demand, allowed)
         leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
         if ranking[0][0] == StrategyKind.RANDOM:
             kernel = DrawIndex(state, ranking, demand.cpu, demand.memory, demand.gpu, leave)
@@ -345,14 +361,14 @@ class Placer:
         rng, placed = SplitMix64(seed).state, 0
         if not index.stateful:
             placed, rng = index.kernel.place(count, chosen, rng)
-            self._record_placed(chosen[:placed], group, demand, index.ranking)
+            self._ranked(chosen[:placed], group, demand, index.ranking)
         while index.stateful and placed < count:      # one at a time: the constraint may now exclude it
             done, rng = index.kernel.place(1, chosen[placed:], rng)
             if not done:
                 break
             row = chosen[placed:placed + 1]
             placed += 1
-            self._record_placed(row, group, demand, index.ranking)
+            self._ranked(row, group, demand, index.ranking)
             index.allowed[row] = self._allowed(demand, group, constraints, row)
             index.kernel.update(row)
         index.seen = self._log_end                    # the index followed its own placements
@@ -364,8 +380,7 @@ class Placer:
         stateful = any(self._masks[c.predicate.canonical][2] for c in constraints if isinstance(c, MemberOf))
         ranking = self._ranking(strategies, group)
         candidates = np.flatnonzero(allowed).astype(np.int64)
-        state = {"cpu": self.cpu, "memory": self.memory, "gpu": self.gpu,
-                 "group_count": self._group_count(group), "allowed": allowed}
+        state = self._state(group, demand, allowed)
         leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
         rng, placed, left = SplitMix64(seed).state, 0, len(candidates)
         while placed < count and left:
@@ -374,7 +389,7 @@ class Placer:
                                           demand.gpu, leave, step, rng, self.random_ties, chosen[placed:])
             if stateful:            # record each task now: the constraint may exclude its instance
                 for row in chosen[placed:placed + done].tolist():
-                    self._record_placed(np.array([row]), group, demand, ranking)
+                    self._ranked(np.array([row]), group, demand, ranking)
                     for constraint in constraints:
                         if isinstance(constraint, MemberOf) and not self._mask(constraint)[row]:
                             allowed[row] = 0
@@ -382,7 +397,7 @@ class Placer:
             if done < step:
                 break
         if not stateful:            # record the batch at once
-            self._record_placed(chosen[:placed], group, demand, ranking)
+            self._ranked(chosen[:placed], group, demand, ranking)
         return placed
 
     def _allowed(self, demand: Demand, group: str, constraints, rows=None) -> np.ndarray:

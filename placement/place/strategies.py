@@ -104,17 +104,17 @@ class Demand:
     ports: tuple[int, ...] = field(default=())
 
     def __post_init__(self):
-        for name in ("cpu", "memory", "gpu"):
-            value = getattr(self, name)
+        for name, value in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
-        static = [p for p in self.ports if p != 0]
-        for port in self.ports:
-            if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
-                raise InputError(f"host port must be an integer from 0 to 65535, got {port!r}")
-        if len(set(static)) != len(static):
-            raise InputError(f"the task maps host port {static} more than once")
-        object.__setattr__(self, "ports", tuple(sorted(set(static))))
+        if self.ports or type(self.ports) is not tuple:     # () is the common case: nothing to check
+            for port in self.ports:
+                if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
+                    raise InputError(f"host port must be an integer from 0 to 65535, got {port!r}")
+            static = [p for p in self.ports if p != 0]
+            if len(set(static)) != len(static):
+                raise InputError(f"the task maps host port {static} more than once")
+            object.__setattr__(self, "ports", tuple(sorted(static)))
 
 
 def check_request(constraints, strategies) -> None:
