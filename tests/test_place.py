@@ -289,6 +289,28 @@ def test_calls_in_turn_keep_every_kind_of_request_current():
             model.stop_task(arn, "service:web", cpu=stopped.cpu, memory=stopped.memory)
 
 
+def test_a_long_running_placer_sheds_its_change_log_and_stays_exact(fleet):
+    """Thousands of calls and releases, past the point where the change log is trimmed; a kind of
+    request used rarely falls behind the trimmed log and is rebuilt. Every call must match a
+    placer that scans, run in lockstep."""
+    kinds = [(Demand(128, 256), [Spread("attribute:ecs.availability-zone"), Binpack("memory")]),
+             (Demand(0, 512, ports=(8080,)), [Binpack("cpu")]), (Demand(64, 64), [Random()])]
+    indexed, scanning = Placer(fleet), Placer(fleet)
+    scanning.use_index = False
+    placed = []
+    for step in range(1500):
+        demand, strategies = kinds[2] if step % 700 == 699 else kinds[step % 2]
+        results = [placer.place(1, demand.cpu, demand.memory, ports=demand.ports, group="g",
+                                strategies=strategies, seed=step) for placer in (indexed, scanning)]
+        assert results[0].arns == results[1].arns, step
+        placed += [(arn, demand) for arn in results[0].arns]
+        if len(placed) > 3 or not results[0].arns:
+            arn, stopped = placed.pop(step % len(placed)) if placed else (None, None)
+            for placer in (indexed, scanning) if arn else ():
+                placer.release(arn, "g", stopped.cpu, stopped.memory, ports=stopped.ports)
+    assert indexed._log_start > 0 and indexed.ledger == scanning.ledger
+
+
 def test_a_service_request_without_strategy_spreads_like_ecs(capsys, fleet_file, tmp_path):
     request = tmp_path / "create-service.json"
     request.write_text(json.dumps({"serviceName": "web", "desiredCount": 3}))

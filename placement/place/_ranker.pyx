@@ -165,11 +165,35 @@ cdef class _Index:
     cdef Py_ssize_t n
     cdef readonly dict state          # keeps the arrays ``r`` points into alive
     cdef readonly list strategies
+    cdef int64_t[::1] tasks_here      # per row: tasks placed on it by the running call (0 between calls)
+    cdef int64_t[::1] rows_out, counts_out
+    cdef Py_ssize_t distinct
 
     def __init__(self, dict state, list strategies, int64_t need_cpu, int64_t need_memory, int64_t need_gpu,
                  bint leave_after_placing):
         self.n = prepare(&self.r, state, strategies, need_cpu, need_memory, need_gpu, leave_after_placing)
         self.state, self.strategies = state, strategies
+        self.tasks_here = np.zeros(self.n, dtype=np.int64)
+
+    cdef int begin(self, Py_ssize_t count, int64_t[::1] chosen, int64_t[::1] rows, int64_t[::1] counts) except -1:
+        """Check a call's output arrays: ``chosen`` per task; ``rows`` and ``counts`` receive the
+        distinct rows placed on, in first-placed order, with their tasks."""
+        if not 0 <= count <= len(chosen) or len(rows) < min(count, self.n) or len(counts) < len(rows):
+            raise ValueError("count or output arrays out of range")
+        self.rows_out, self.counts_out, self.distinct = rows, counts, 0
+
+    cdef inline void placed_on(self, int64_t i) noexcept nogil:
+        if self.tasks_here[i] == 0:
+            self.rows_out[self.distinct] = i
+            self.distinct += 1
+        self.tasks_here[i] += 1
+
+    cdef Py_ssize_t end(self) noexcept nogil:
+        cdef Py_ssize_t j
+        for j in range(self.distinct):
+            self.counts_out[j] = self.tasks_here[self.rows_out[j]]
+            self.tasks_here[self.rows_out[j]] = 0
+        return self.distinct
 
     def update(self, rows) -> None:
         """Re-file ``rows`` (any order, repeats allowed) after their state changed outside the index."""
@@ -331,11 +355,11 @@ cdef class HeapIndex(_Index):
                 self.sift_up(cell, at)
                 self.sift_down(cell, self.where[moved] - base)
 
-    def place(self, Py_ssize_t count, int64_t[::1] chosen, uint64_t seed_state):
+    def place(self, Py_ssize_t count, int64_t[::1] chosen, uint64_t seed_state, int64_t[::1] rows,
+              int64_t[::1] counts):
         """Place up to ``count`` tasks, writing the instances into ``chosen``; returns (tasks
-        placed, generator state), the state untouched: nothing is drawn here."""
-        if not 0 <= count <= len(chosen):
-            raise ValueError("count out of range")
+        placed, generator state, distinct rows), the state untouched: nothing is drawn here."""
+        self.begin(count, chosen, rows, counts)
         cdef Py_ssize_t t, cell, best, placed = 0
         cdef int64_t i
         with nogil:
@@ -351,8 +375,9 @@ cdef class HeapIndex(_Index):
                 chosen[placed] = i
                 placed += 1
                 commit(&self.r, i)
+                self.placed_on(i)
                 self.refile(i)
-        return placed, seed_state
+        return placed, seed_state, self.end()
 
 
 cdef class DrawIndex(_Index):
@@ -408,11 +433,11 @@ cdef class DrawIndex(_Index):
             step >>= 1
         return at
 
-    def place(self, Py_ssize_t count, int64_t[::1] chosen, uint64_t seed_state):
-        """Place up to ``count`` tasks; returns (tasks placed, generator state). One draw per
-        task among the candidates, none when a single one is left (as ``place_batch``)."""
-        if not 0 <= count <= len(chosen):
-            raise ValueError("count out of range")
+    def place(self, Py_ssize_t count, int64_t[::1] chosen, uint64_t seed_state, int64_t[::1] rows,
+              int64_t[::1] counts):
+        """Place up to ``count`` tasks; returns (tasks placed, generator state, distinct rows).
+        One draw per task among the candidates, none when a single one is left (as ``place_batch``)."""
+        self.begin(count, chosen, rows, counts)
         cdef Py_ssize_t t, placed = 0
         cdef int64_t i
         cdef uint64_t rng = seed_state
@@ -424,8 +449,9 @@ cdef class DrawIndex(_Index):
                 chosen[placed] = i
                 placed += 1
                 commit(&self.r, i)
+                self.placed_on(i)
                 self.refile(i)
-        return placed, rng
+        return placed, rng, self.end()
 
 
 def place_batch(dict state, list strategies, int64_t[::1] candidates, Py_ssize_t candidate_count,

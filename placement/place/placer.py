@@ -34,7 +34,6 @@ from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, check_request
 
 _STATEFUL = {Kind.RUNNING_TASKS, Kind.TASK_GROUP}
-_ONE = np.ones(1, dtype=np.int64)
 MAX_TASKS = 10_000_000      # per call: the result array is allocated up front (a task may need no resources)
 INDEX_MEMORY = 256 << 20    # bytes the kept ranker indexes may take together (about 26 per instance each)
 
@@ -154,12 +153,15 @@ class Placer:
         return self._log_start + len(self._log)
 
     def _changed(self, rows: np.ndarray) -> None:
-        """Log that the state of ``rows`` changed; past a few times the fleet's size, the log is
-        dropped and the indexes behind it are rebuilt when next used."""
+        """Log that the state of ``rows`` (an array no caller holds) changed. Past a few times the
+        fleet's size the log sheds what every index has seen, and at least half: an index behind
+        that is rebuilt when next used."""
         self._log.append(rows)
         if len(self._log) > 4 * len(self.cpu) + 1024:
-            self._log_start += len(self._log)
-            self._log = []
+            oldest = min((index.seen for index in self._indices.values()), default=self._log_end)
+            drop = max(oldest - self._log_start, len(self._log) // 2)
+            self._log = self._log[drop:]
+            self._log_start += drop
 
     def ports_in_use(self, row: int) -> frozenset[int]:
         placed = self.placed_ports.get(row)
@@ -213,13 +215,10 @@ class Placer:
         self._changed(rows)
 
     def _ranked(self, chosen: np.ndarray, group: str, demand: Demand, ranking: list) -> None:
-        """The ranker placed tasks on ``chosen`` and counted them (resources, task counts, the
+        """The scan placed tasks on ``chosen`` and counted them (resources, task counts, the
         ledger, its spread buckets); follow up on the rest."""
-        if len(chosen) == 1:                       # the scheduler's one-task call: skip the sort
-            self._follow(chosen, _ONE, group, demand, ranking)
-        elif len(chosen):
-            rows, counts = np.unique(chosen, return_counts=True)
-            self._follow(rows, counts.astype(np.int64), group, demand, ranking)
+        rows, counts = np.unique(chosen, return_counts=True)
+        self._follow(rows, counts.astype(np.int64), group, demand, ranking)
 
     def _extra(self, group: str) -> np.ndarray:
         """Tasks of ``group`` this placer placed, per row."""
@@ -359,16 +358,18 @@ class Placer:
     def _place_indexed(self, index: _KeptIndex, count: int, chosen: np.ndarray, seed: int, group: str,
                        demand: Demand, constraints: tuple) -> int:
         rng, placed = SplitMix64(seed).state, 0
+        rows = np.empty(min(count, len(self.cpu)), dtype=np.int64)     # the distinct rows placed on
+        counts = np.empty_like(rows)
         if not index.stateful:
-            placed, rng = index.kernel.place(count, chosen, rng)
-            self._ranked(chosen[:placed], group, demand, index.ranking)
+            placed, rng, distinct = index.kernel.place(count, chosen, rng, rows, counts)
+            self._follow(rows[:distinct], counts[:distinct], group, demand, index.ranking)
         while index.stateful and placed < count:      # one at a time: the constraint may now exclude it
-            done, rng = index.kernel.place(1, chosen[placed:], rng)
+            done, rng, _ = index.kernel.place(1, chosen[placed:], rng, rows, counts)
             if not done:
                 break
-            row = chosen[placed:placed + 1]
             placed += 1
-            self._ranked(row, group, demand, index.ranking)
+            row = rows[:1].copy()
+            self._follow(row, counts[:1].copy(), group, demand, index.ranking)
             index.allowed[row] = self._allowed(demand, group, constraints, row)
             index.kernel.update(row)
         index.seen = self._log_end                    # the index followed its own placements

@@ -50,6 +50,6 @@ def test_an_updated_index_ranks_like_a_new_one(chain, n, buckets, seed, rounds, 
         results = []
         for index in (kept, new):
             chosen = np.empty(count, dtype=np.int64)
-            placed, _ = index.place(count, chosen, seed)
+            placed = index.place(count, chosen, seed, np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64))[0]
             results.append(chosen[:placed].tolist())
         assert results[0] == results[1]
