@@ -53,3 +53,35 @@ def test_an_updated_index_ranks_like_a_new_one(chain, n, buckets, seed, rounds, 
             placed = index.place(count, chosen, seed, np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64))[0]
             results.append(chosen[:placed].tolist())
         assert results[0] == results[1]
+
+
+def test_the_kernels_refuse_arrays_that_do_not_fit_before_any_loop():
+    import pytest
+    n = 5
+    state = {"cpu": np.zeros(n, dtype=np.int64), "memory": np.zeros(n, dtype=np.int64),
+             "gpu": np.zeros(n, dtype=np.int64), "group_count": np.zeros(n, dtype=np.int64),
+             "allowed": np.ones(n, dtype=np.uint8), "tallies": [np.zeros(n, dtype=np.int64)]}
+    bucket = (StrategyKind.SPREAD_BUCKET, np.zeros(n, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+    cells = np.zeros(n, dtype=np.int64)
+    index = HeapIndex(state, [bucket], cells, 1, 0, 0, 0, False)
+    out = np.empty(3, dtype=np.int64)
+    bad = [
+        lambda: HeapIndex(dict(state, cpu=np.zeros(n - 1, dtype=np.int64)), [], cells, 1, 0, 0, 0, False),
+        lambda: HeapIndex(dict(state, memory=np.zeros(n, dtype=np.int32)), [], cells, 1, 0, 0, 0, False),
+        lambda: HeapIndex(dict(state, allowed=np.ones(2 * n, dtype=np.uint8)[::2]), [], cells, 1, 0, 0, 0, False),
+        lambda: HeapIndex(dict(state, tallies=[state["group_count"]]), [], cells, 1, 0, 0, 0, False),
+        lambda: HeapIndex(state, [(StrategyKind.SPREAD_BUCKET, np.full(n, 3, dtype=np.uint32), bucket[2])],
+                          cells, 1, 0, 0, 0, False),
+        lambda: HeapIndex(state, [], np.full(n, 2, dtype=np.int64), 2, 0, 0, 0, False),
+        lambda: HeapIndex(state, [], cells[:-1], 1, 0, 0, 0, False),
+        lambda: HeapIndex(state, [(StrategyKind.RANDOM, None, None)], cells, 1, 0, 0, 0, False),
+        lambda: DrawIndex(state, [(StrategyKind.BINPACK_CPU, None, None)], 0, 0, 0, False),
+        lambda: index.update(np.array([n])),
+        lambda: index.update(np.array([-1])),
+        lambda: index.place(4, out, 0, out, out),
+        lambda: index.place(3, out, 0, out[:1], out),
+    ]
+    for call in bad:
+        with pytest.raises(ValueError):
+            call()
+    assert index.place(3, out, 0, out.copy(), out.copy())[0] == 3
