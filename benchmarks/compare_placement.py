@@ -21,8 +21,10 @@ In one process, on ``scaled_fleet(instances)`` with a small demand (cpu 16, memo
 
 Both baselines must choose exactly the fast placer's instances, task by task (asserted), and so
 must the stream and the reference; ``random`` has no baseline (its draws are the placer's own
-generator), only the fast placer and the reference. Each time is the best of ``--repeat`` rounds
-(the slow methods stop repeating after ``--budget`` seconds), with ``time.perf_counter_ns``.
+generator), only the fast placer and the reference. Each time is the best of at least
+``--repeat`` rounds, more until a second of timed work (at most 100; the rule of
+``timeit.autorange``, the same for every method), and the slow methods stop repeating after
+``--budget`` seconds; ``time.perf_counter_ns``.
 Also: single-task calls (``place(1, ...)`` with a memberOf constraint, ``--single-calls`` of
 them), and the scaling curve over 1k ... 1M instances of one 10,000-task batch and of
 single-task calls.
@@ -108,11 +110,14 @@ class Timing:
 
 
 def timed(run: Callable[[object], object], setup: Callable[[], object] | None, repeat: int,
-          budget_s: float) -> Timing:
-    """Best of up to ``repeat`` rounds of ``run(setup())`` (setup not timed); stops repeating
-    once ``budget_s`` seconds of timed work were spent. The last round's result is kept."""
+          budget_s: float, floor_s: float = 1.0, max_rounds: int = 100) -> Timing:
+    """Best of ``run(setup())`` over at least ``repeat`` rounds (setup not timed), more while
+    less than ``floor_s`` seconds of timed work were spent (at most ``max_rounds``), as
+    ``timeit.autorange`` does: millisecond runs on a noisy VM need many rounds for a stable
+    best, and every method gets the same rule. Stops repeating once ``budget_s`` seconds were
+    spent. The last round's result is kept."""
     best, rounds, spent, setups, result = None, 0, 0, [], None
-    while rounds < max(1, repeat):
+    while rounds < max(1, repeat) or (spent < floor_s * 1e9 and rounds < max_rounds):
         start = time.perf_counter_ns()
         prepared = setup() if setup else None
         setups.append(time.perf_counter_ns() - start)
@@ -591,8 +596,8 @@ NOTES = (
     "sorted-list: pure Python, one bisect-sorted list per spread cell. Both are per-task algorithms (their "
     "stream rate is their batch rate), and both chose exactly the fast placer's instances for every task "
     "(asserted), as did the stream and the reference. random has no baseline.",
-    "Rates are placements per second from the best round (up to --repeat rounds; slow methods stop after "
-    "--budget seconds).",
+    "Rates are placements per second from the best round (at least --repeat rounds, more until 1 s of timed "
+    "work or 100 rounds, the same rule for every method; slow methods stop after --budget seconds).",
 )
 
 

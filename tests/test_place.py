@@ -101,10 +101,18 @@ def test_defaults():
     (lambda p: p.place(1, 0, 0, group="g", constraints=[MemberOf("attribute:a exists")] * 11), "at most 10"),
     (lambda p: p.place(1, 0, 0, group="g", strategies=[Random()] * 6), "at most 5"),
     (lambda p: p.place(1, 0, 0, group="g", constraints=["attribute:a exists"]), r"constraints\[0\]"),
+    (lambda p: p.place(1, 0, 0, group="g", constraints="attribute:a exists"), "constraints must be a list"),
+    (lambda p: p.place(1, 0, 0, group="g", strategies=[{"type": "random"}]), r"strategies\[0\]"),
+    (lambda p: p.place(1, 0, 0, ports=80, group="g"), "ports must be a list"),
+    (lambda p: p.place(1, True, 0, group="g"), "cpu"),
+    (lambda p: p.release("ci-0", "g", ports=80), "ports must be a list"),
 ])
 def test_bad_requests_are_input_errors(fleet, call, complaint):
-    with pytest.raises(InputError, match=complaint):
-        call(Placer(fleet))
+    placer = Placer(fleet)
+    placer.place(1, 1, 0, group="g", constraints=[MemberOf("attribute:a exists")] * 10)  # a valid kind, kept
+    for _ in range(2):          # what a placer remembers of valid requests must not let a bad one through
+        with pytest.raises(InputError, match=complaint):
+            call(placer)
 
 
 def test_a_bad_expression_in_a_constraint_is_a_syntax_error(fleet):

@@ -68,6 +68,13 @@ def _is(column, value) -> np.ndarray:
     return column.codes == code if code is not None else np.zeros(len(column.codes), dtype=bool)
 
 
+def _listed(items, what: str) -> tuple:
+    """A request's list argument as a tuple; a string or a lone item is an input error."""
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise InputError(f"{what} must be a list, got {items!r}")
+    return tuple(items)
+
+
 def _uses_index(ranking, random_ties: bool) -> bool:
     """Whether an index can rank this chain: ``random`` only first, and no random final ties
     after a deterministic chain (those need the tied set, which only the scan has)."""
@@ -100,6 +107,7 @@ class Placer:
         check_request([], self.strategies)
         self.random_ties = random_ties
         self._placed: dict[tuple[str, Demand], np.ndarray] = {}   # tasks placed and not released, per row
+        self._demands: dict[tuple, Demand] = {}
         self._version = None
 
     @property
@@ -298,10 +306,9 @@ class Placer:
             raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
         if not isinstance(group, str) or not group:
             raise InputError("a task needs a group (e.g. service:web or family:batch)")
-        demand = Demand(cpu, memory, gpu, tuple(ports))
-        constraints = tuple(constraints)
-        strategies = tuple(strategies) if strategies else tuple(self.strategies)
-        check_request(constraints, strategies)
+        demand = self._demand(cpu, memory, gpu, _listed(ports, "ports"))
+        constraints = _listed(constraints, "constraints")
+        strategies = _listed(strategies, "strategies") if strategies else tuple(self.strategies)
         seed = int.from_bytes(os.urandom(8), "little") if seed is None else seed
         self._sync()
         chosen = np.empty(count, dtype=np.int64)
@@ -309,15 +316,36 @@ class Placer:
         if index is not None:
             placed = self._place_indexed(index, count, chosen, seed, group, demand, constraints)
         else:
+            check_request(constraints, strategies)
             placed = self._place_scanning(count, chosen, seed, group, demand, constraints, strategies)
         reasons = self.reasons(demand, group, constraints) if placed < count else {}
         return PlacementResult(chosen[:placed], self._columns.arns, count - placed, reasons, seed)
 
+    def _demand(self, cpu, memory, gpu, ports: tuple) -> Demand:
+        """The task's ``Demand``; checked ones are remembered, as a scheduler asks for the same few
+        (only plain ints are looked up: ``True == 1`` must still be refused)."""
+        key = (cpu, memory, gpu, ports)
+        if type(cpu) is not int or type(memory) is not int or type(gpu) is not int \
+                or (ports and not all(type(port) is int for port in ports)):
+            return Demand(*key)
+        demand = self._demands.get(key)
+        if demand is None:
+            if len(self._demands) >= 4096:
+                self._demands.clear()
+            demand = self._demands[key] = Demand(*key)
+        return demand
+
     def _index(self, group: str, demand: Demand, constraints: tuple, strategies: tuple) -> _KeptIndex | None:
         """The kept index for this kind of request, caught up with the log, or a new one (None
-        when the chain needs the scan)."""
+        when the chain needs the scan). A kept one was made for an equal request, so the
+        request's constraints and strategies were checked then."""
         key = (group, demand, constraints, strategies)
-        index = self._indices.pop(key, None)
+        try:
+            index = self._indices.pop(key, None)
+        except TypeError:                            # something unhashable: not a constraint or strategy
+            index = None
+        if index is None:                            # a kind of request not seen (and checked) before
+            check_request(constraints, strategies)
         if index is None or not self._catch_up(index, group, demand, constraints):
             ranking = self._ranking(strategies, group)
             if not _uses_index(ranking, self.random_ties):
@@ -453,7 +481,7 @@ class Placer:
 
     def release(self, arn: str, group: str, cpu: int = 0, memory: int = 0, gpu: int = 0, ports=()) -> None:
         """A task this placer placed has stopped: give its resources and ports back."""
-        demand = Demand(cpu, memory, gpu, tuple(ports))
+        demand = Demand(cpu, memory, gpu, _listed(ports, "ports"))
         self._sync()
         row = self.fleet.position(arn)
         placed = self._placed.get((group, demand))
