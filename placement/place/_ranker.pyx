@@ -182,11 +182,14 @@ cdef class _Index:
             raise ValueError("count or output arrays out of range")
         self.rows_out, self.counts_out, self.distinct = rows, counts, 0
 
-    cdef inline void placed_on(self, int64_t i) noexcept nogil:
+    cdef inline void take(self, int64_t i) noexcept nogil:
+        """Place one task on ``i``: move the state, count the row, re-file it."""
+        commit(&self.r, i)
         if self.tasks_here[i] == 0:
             self.rows_out[self.distinct] = i
             self.distinct += 1
         self.tasks_here[i] += 1
+        self.refile(i)
 
     cdef Py_ssize_t end(self) noexcept nogil:
         cdef Py_ssize_t j
@@ -374,9 +377,7 @@ cdef class HeapIndex(_Index):
                 i = self.heap[self.start[best]]
                 chosen[placed] = i
                 placed += 1
-                commit(&self.r, i)
-                self.placed_on(i)
-                self.refile(i)
+                self.take(i)
         return placed, seed_state, self.end()
 
 
@@ -448,9 +449,7 @@ cdef class DrawIndex(_Index):
                 i = self.select(0 if self.total == 1 else <int64_t>(splitmix64(&rng) % <uint64_t>self.total))
                 chosen[placed] = i
                 placed += 1
-                commit(&self.r, i)
-                self.placed_on(i)
-                self.refile(i)
+                self.take(i)
         return placed, rng, self.end()
 
 
