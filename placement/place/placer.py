@@ -75,6 +75,12 @@ def _listed(items, what: str) -> tuple:
     return tuple(items)
 
 
+def _leaves(demand: Demand, constraints) -> bool:
+    """Whether an instance takes no more of these tasks once it has one (its port is taken, or
+    distinctInstance)."""
+    return bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
+
+
 def _uses_index(ranking, random_ties: bool) -> bool:
     """Whether an index can rank this chain: ``random`` only first, and no random final ties
     after a deterministic chain (those need the tied set, which only the scan has)."""
@@ -87,10 +93,17 @@ class _KeptIndex:
     """A ranker index kept for one kind of request, and how much of the change log it has seen."""
 
     kernel: HeapIndex | DrawIndex
-    allowed: np.ndarray          # uint8 per row: eligible, constraints hold, ports free (the kernel reads it)
-    ranking: list
     stateful: bool               # a constraint reads state placement changes
     seen: int
+
+    @property
+    def allowed(self) -> np.ndarray:
+        """uint8 per row: eligible, constraints hold, ports free; the kernel reads it."""
+        return self.kernel.state["allowed"]
+
+    @property
+    def ranking(self) -> list:
+        return self.kernel.strategies
 
 
 class Placer:
@@ -359,14 +372,13 @@ class Placer:
     def _build_index(self, ranking: list, group: str, demand: Demand, constraints: tuple) -> _KeptIndex:
         allowed = self._allowed(demand, group, constraints)
         state = self._state(group, demand, allowed)
-        leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
+        leave = _leaves(demand, constraints)
         if ranking[0][0] == StrategyKind.RANDOM:
             kernel = DrawIndex(state, ranking, demand.cpu, demand.memory, demand.gpu, leave)
         else:
             cell_of, cells = _cells(ranking, len(allowed))
             kernel = HeapIndex(state, ranking, cell_of, cells, demand.cpu, demand.memory, demand.gpu, leave)
-        stateful = any(self._masks[c.predicate.canonical][2] for c in constraints if isinstance(c, MemberOf))
-        return _KeptIndex(kernel, allowed, ranking, stateful, self._log_end)
+        return _KeptIndex(kernel, self._reads_state(constraints), self._log_end)
 
     def _catch_up(self, index: _KeptIndex, group: str, demand: Demand, constraints: tuple) -> bool:
         """Re-file the rows logged since ``index`` last ran; False when rebuilding is cheaper."""
@@ -406,28 +418,30 @@ class Placer:
     def _place_scanning(self, count: int, chosen: np.ndarray, seed: int, group: str, demand: Demand,
                         constraints: tuple, strategies: tuple) -> int:
         allowed = self._allowed(demand, group, constraints)
-        stateful = any(self._masks[c.predicate.canonical][2] for c in constraints if isinstance(c, MemberOf))
+        stateful = self._reads_state(constraints)
         ranking = self._ranking(strategies, group)
         candidates = np.flatnonzero(allowed).astype(np.int64)
         state = self._state(group, demand, allowed)
-        leave = bool(demand.ports) or any(isinstance(c, DistinctInstance) for c in constraints)
         rng, placed, left = SplitMix64(seed).state, 0, len(candidates)
         while placed < count and left:
             step = 1 if stateful else count - placed
-            done, rng, left = place_batch(state, ranking, candidates, left, demand.cpu, demand.memory,
-                                          demand.gpu, leave, step, rng, self.random_ties, chosen[placed:])
+            done, rng, left = place_batch(state, ranking, candidates, left, demand.cpu, demand.memory, demand.gpu,
+                                          _leaves(demand, constraints), step, rng, self.random_ties, chosen[placed:])
             if stateful:            # record each task now: the constraint may exclude its instance
                 for row in chosen[placed:placed + done].tolist():
-                    self._ranked(np.array([row]), group, demand, ranking)
-                    for constraint in constraints:
-                        if isinstance(constraint, MemberOf) and not self._mask(constraint)[row]:
-                            allowed[row] = 0
+                    one = np.array([row])
+                    self._ranked(one, group, demand, ranking)
+                    allowed[one] = self._allowed(demand, group, constraints, one)
             placed += done
             if done < step:
                 break
         if not stateful:            # record the batch at once
             self._ranked(chosen[:placed], group, demand, ranking)
         return placed
+
+    def _reads_state(self, constraints) -> bool:
+        """Whether a constraint reads state placement changes (its mask is cached by now)."""
+        return any(self._masks[c.predicate.canonical][2] for c in constraints if isinstance(c, MemberOf))
 
     def _allowed(self, demand: Demand, group: str, constraints, rows=None) -> np.ndarray:
         """uint8 per row (or per one of ``rows``): eligible, every constraint holds, ports free."""

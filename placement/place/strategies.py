@@ -132,15 +132,21 @@ def check_request(constraints, strategies) -> None:
 
 # -- ECS JSON ------------------------------------------------------------------------------------
 
-def constraints_from_json(items, where: str = "placementConstraints") -> list[Constraint]:
+def _typed_items(items, where: str):
+    """(label, type, item) for each entry of an ECS list of ``{"type": ...}`` objects."""
     if not isinstance(items, list):
         raise InputError(f"{where} must be a list, got {type(items).__name__}")
-    out: list[Constraint] = []
     for i, item in enumerate(items):
         label = f"{where}[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             raise InputError(f"{label} must be an object with a 'type', got {item!r}")
-        kind, expression = item["type"], item.get("expression")
+        yield label, item["type"], item
+
+
+def constraints_from_json(items, where: str = "placementConstraints") -> list[Constraint]:
+    out: list[Constraint] = []
+    for label, kind, item in _typed_items(items, where):
+        expression = item.get("expression")
         if kind == "memberOf":
             if not isinstance(expression, str) or not expression.strip():
                 raise InputError(f"{label}: memberOf needs an expression")
@@ -157,14 +163,9 @@ def constraints_from_json(items, where: str = "placementConstraints") -> list[Co
 
 
 def strategies_from_json(items, where: str = "placementStrategy") -> list[Strategy]:
-    if not isinstance(items, list):
-        raise InputError(f"{where} must be a list, got {type(items).__name__}")
     out: list[Strategy] = []
-    for i, item in enumerate(items):
-        label = f"{where}[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise InputError(f"{label} must be an object with a 'type', got {item!r}")
-        kind, value = item["type"], item.get("field")
+    for label, kind, item in _typed_items(items, where):
+        value = item.get("field")
         try:
             if kind == "binpack":
                 if not isinstance(value, str):
