@@ -214,6 +214,10 @@ def _place(args) -> int:
     return OK if result.unplaced == 0 else NO_MATCH
 
 
+_STEPS = {"ineligible": "not ACTIVE or agent disconnected", "cpu": "not enough cpu", "memory": "not enough memory",
+          "gpu": "not enough gpu", "ports": "a requested host port in use"}     # reasons, in SPEC's order
+
+
 def _print_placement(fleet: Fleet, result, group: str) -> None:
     from collections import Counter
     zones = Counter(fleet[p.position].attributes.get("ecs.availability-zone") or "-" for p in result.placements)
@@ -230,10 +234,8 @@ def _print_placement(fleet: Fleet, result, group: str) -> None:
     if result.unplaced:
         r = result.reasons
         print(f"\n{result.unplaced} tasks not placed. Of {r['instances']} instances:")
-        for step in ("ineligible", "cpu", "memory", "gpu", "ports"):
+        for step, label in _STEPS.items():
             if r[step]:
-                label = "not ACTIVE or agent disconnected" if step == "ineligible" else f"not enough {step}" \
-                    if step != "ports" else "a requested host port in use"
                 print(f"  {r[step]:>6} removed: {label}")
         for entry in r["constraints"]:
             print(f"  {entry['removed']:>6} removed by {entry['constraint']}")
