@@ -26,10 +26,10 @@ from placement.engine.plan import plan
 from placement.engine.reference import holds
 from placement.errors import InputError
 from placement.fleet.model import Fleet, Resources
-from placement.lang import ast
 from placement.lang.ir import Kind
 from placement.lang.simplify import fields
 from placement.place._ranker import DrawIndex, HeapIndex, StrategyKind, place_batch
+from placement.place.reference import and_clauses
 from placement.place.result import PlacementResult, SplitMix64
 from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, check_request
 
@@ -534,10 +534,9 @@ class Placer:
                 continue
             hit = remove(self._mask(constraint) == 0)
             entry = {"constraint": str(constraint), "removed": int(hit.sum())}
-            predicate = constraint.predicate
-            if isinstance(predicate.tree, ast.And):
-                entry["clauses"] = [{"clause": ast.to_text(node), "false": self._failing(typed, hit)}
-                                    for node, typed in zip(predicate.tree.operands, predicate.ir.operands)]
+            clauses = and_clauses(constraint)
+            if clauses:
+                entry["clauses"] = [{"clause": text, "false": self._failing(typed, hit)} for text, typed in clauses]
             entries.append(entry)
         out["constraints"] = entries
         return out

@@ -118,7 +118,7 @@ def _reasons(states: list[_State], demand: Demand, group: str, constraints) -> d
     for a memberOf whose expression is an ``and``, how many of those each clause rejects."""
     reasons: dict = {"instances": len(states), "ineligible": 0, "cpu": 0, "memory": 0, "gpu": 0, "ports": 0,
                      "constraints": [{"constraint": str(c), "removed": 0} for c in constraints]}
-    clauses = [_clauses(c) for c in constraints]
+    clauses = [and_clauses(c) for c in constraints]
     for entry, parts in zip(reasons["constraints"], clauses):
         if parts:
             entry["clauses"] = [{"clause": text, "false": 0} for text, _ in parts]
@@ -139,8 +139,9 @@ def _reasons(states: list[_State], demand: Demand, group: str, constraints) -> d
     return reasons
 
 
-def _clauses(constraint):
-    """(text, typed clause) for each operand of a memberOf whose expression is an ``and``."""
+def and_clauses(constraint) -> list:
+    """(text, typed clause) for each operand of a memberOf whose expression is an ``and``: the
+    clauses whose failures reasons count (both placers)."""
     if not isinstance(constraint, MemberOf):
         return []
     predicate = constraint.predicate
