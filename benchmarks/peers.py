@@ -143,8 +143,7 @@ class NumpyPeer(Peer):
         column = self._dictionary(field)
         if column is None:
             return np.zeros(self.n, dtype=bool)
-        table = np.zeros(len(column.dictionary) + 2, dtype=bool)     # absent, value-less: false
-        table[:len(column.dictionary)] = [value_test(v) for v in column.dictionary]
+        table = column.table([value_test(v) for v in column.dictionary])   # absent, value-less: false
         return table[column.codes]
 
     def one_of(self, field, values):

@@ -160,32 +160,40 @@ def _complement(runs: list[tuple[int, int]], size: int) -> list[tuple[int, int]]
 
 
 def dictionary_table(expr: ir.Expr, column: DictionaryColumn) -> np.ndarray:
-    """``expr`` on every code of ``column``: entries 0..k-1 the values, k absent, k+1 value-less."""
+    """``expr`` on every code of ``column`` (its values, absent and value-less), in code order."""
+    truth, absent, valueless = _on_dictionary(expr, column)
+    return column.table(truth, absent, valueless)
+
+
+def _on_dictionary(expr: ir.Expr, column: DictionaryColumn) -> tuple[np.ndarray, bool, bool]:
+    """``expr`` on each dictionary entry, on an absent value and on a value-less one."""
     size = len(column.dictionary)
     if isinstance(expr, ir.Const):
-        return np.full(size + 2, expr.value)
+        return np.full(size, expr.value), expr.value, expr.value
     if isinstance(expr, ir.Not):
-        return ~dictionary_table(expr.operand, column)
+        truth, absent, valueless = _on_dictionary(expr.operand, column)
+        return ~truth, not absent, not valueless
     if isinstance(expr, (ir.And, ir.Or)):
-        combine = np.logical_and if isinstance(expr, ir.And) else np.logical_or
-        return functools.reduce(combine, (dictionary_table(o, column) for o in expr.operands))
-    table = np.zeros(size + 2, dtype=bool)
-    if isinstance(expr, ir.Exists):
-        table[:] = expr.present           # values and value-less exist ...
-        table[size] = not expr.present    # ... the absent code does not
-        return table
+        parts = [_on_dictionary(o, column) for o in expr.operands]
+        every = isinstance(expr, ir.And)
+        combine, fold = (np.logical_and, all) if every else (np.logical_or, any)
+        return (functools.reduce(combine, (p[0] for p in parts)), fold(p[1] for p in parts),
+                fold(p[2] for p in parts))
+    if isinstance(expr, ir.Exists):        # values and value-less exist; absent does not
+        return np.full(size, expr.present), not expr.present, expr.present
+    truth = np.zeros(size, dtype=bool)
     if isinstance(expr, ir.OneOf):
         for value in expr.values:
             code = column.code_of(value)
             if code is not None:
-                table[code] = True
+                truth[code if code < column.absent_code else code - 2] = True
     elif isinstance(expr, ir.Match):
-        table[:size] = _matches(column, expr.pattern)
+        truth = _matches(column, expr.pattern)
     else:
-        table[:size] = _COMPARE[expr.op](_numbers(column), expr.value)
+        truth = _COMPARE[expr.op](_numbers(column), expr.value)
     if getattr(expr, "negated", False):
-        table[:size] = ~table[:size]
-    return table                     # absent and value-less stay false: the absent rule
+        truth = ~truth
+    return truth, False, False             # absent and value-less stay false: the absent rule
 
 
 def _matches(column: DictionaryColumn, pattern: str) -> np.ndarray:

@@ -2,19 +2,20 @@
 
 String subjects are dictionary-encoded with a **sorted** dictionary, so a prefix pattern or a
 run of ``in`` items becomes a contiguous range of codes. Codes ``0..k-1`` are the values,
-``k`` means absent and ``k + 1`` value-less; codes are stored at the narrowest unsigned width
-that holds ``k + 2``. Numbers (agent versions packed, instants in microseconds, task counts) are
+``k`` means absent and ``k + 1`` value-less (values a fleet gains later take codes after those);
+codes are stored at the narrowest unsigned width that holds them all. Numbers (agent versions packed, instants in microseconds, task counts) are
 int64 with ``INT_ABSENT`` for "no value". ``task:group`` is set-valued: CSR offsets into
 per-instance (group code, task count) pairs.
 
-A ``Columns`` is an immutable snapshot: mutations build a new one (copy-on-write of the arrays
-they touch), so a bound plan can never see a half-updated fleet.
+A ``Columns`` is a snapshot that readers (bind, export) take as it is; a ``Fleet`` keeps its
+mutable form in ``placement.fleet.store`` and hands out snapshots that stay valid until its
+next change.
 """
 from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -32,18 +33,45 @@ def code_dtype(code_count: int) -> np.dtype:
 
 @dataclass(frozen=True, eq=False)
 class DictionaryColumn:
-    """Codes into a sorted dictionary; ``absent_code`` = k, ``valueless_code`` = k + 1."""
+    """Codes into a dictionary. Codes below ``absent_code`` are the values ``dictionary[:absent_code]``,
+    sorted; ``absent_code`` means absent and ``absent_code + 1`` value-less; codes above those are
+    values a fleet gained later (``dictionary[absent_code:]``, in the order they came), so that a
+    dictionary grows without recoding a row. Every reader that builds a column from scratch makes
+    it sorted (``absent_code == len(dictionary)``)."""
 
     codes: np.ndarray
     dictionary: tuple
+    absent_code: int = -1            # -1: len(dictionary)
 
-    @property
-    def absent_code(self) -> int:
-        return len(self.dictionary)
+    def __post_init__(self):
+        if self.absent_code == -1:
+            object.__setattr__(self, "absent_code", len(self.dictionary))
 
     @property
     def valueless_code(self) -> int:
-        return len(self.dictionary) + 1
+        return self.absent_code + 1
+
+    @property
+    def code_count(self) -> int:
+        """How many codes the column can hold: its values and the two special codes."""
+        return len(self.dictionary) + 2
+
+    @property
+    def value_codes(self) -> np.ndarray:
+        """The code of each dictionary entry, in dictionary order (int64)."""
+        cached = self.__dict__.get("_value_codes")
+        if cached is None:
+            cached = np.arange(len(self.dictionary), dtype=np.int64)
+            cached[self.absent_code:] += 2
+            self.__dict__["_value_codes"] = cached
+        return cached
+
+    def table(self, truth, absent: bool = False, valueless: bool = False) -> np.ndarray:
+        """A bool per code from one bool per dictionary entry (``truth``) and the two special codes."""
+        table = np.empty(self.code_count, dtype=bool)
+        table[self.value_codes] = truth
+        table[self.absent_code], table[self.valueless_code] = absent, valueless
+        return table
 
     @classmethod
     def from_values(cls, values: Sequence) -> "DictionaryColumn":
@@ -58,51 +86,43 @@ class DictionaryColumn:
     def absent(cls, n: int) -> "DictionaryColumn":
         return cls(np.zeros(n, dtype=np.uint8), ())
 
-    def value_at(self, row: int):
-        code = int(self.codes[row])
+    def value_of(self, code: int):
+        """The value of ``code``: a dictionary entry, ``ABSENT`` or ``VALUELESS``."""
         if code == self.absent_code:
             return ABSENT
         if code == self.valueless_code:
             return VALUELESS
-        return self.dictionary[code]
+        return self.dictionary[code if code < self.absent_code else code - 2]
+
+    def value_at(self, row: int):
+        return self.value_of(int(self.codes[row]))
 
     def code_of(self, value) -> int | None:
-        """The code of ``value``, or None when the dictionary lacks it (binary search)."""
-        i = bisect.bisect_left(self.dictionary, value)
-        return i if i < len(self.dictionary) and self.dictionary[i] == value else None
-
-    def recoded(self, dictionary: tuple) -> np.ndarray:
-        """These rows' codes against ``dictionary``, a sorted superset of this one's."""
-        mapping = np.empty(len(self.dictionary) + 2, dtype=np.int64)
-        mapping[:len(self.dictionary)] = [bisect.bisect_left(dictionary, v) for v in self.dictionary]
-        mapping[-2:] = (len(dictionary), len(dictionary) + 1)
-        return mapping[self.codes].astype(code_dtype(len(dictionary) + 2))
-
-    def with_value(self, row: int, value) -> "DictionaryColumn":
-        """A copy with ``row`` set to ``value`` (or ``ABSENT`` / ``VALUELESS``)."""
-        column = self
-        if value is not ABSENT and value is not VALUELESS and self.code_of(value) is None:
-            dictionary = tuple(sorted((*self.dictionary, value)))
-            column = DictionaryColumn(self.recoded(dictionary), dictionary)
-        codes = column.codes.copy()
-        codes[row] = (column.absent_code if value is ABSENT else column.valueless_code if value is VALUELESS
-                      else column.code_of(value))
-        return DictionaryColumn(codes, column.dictionary)
+        """The code of ``value``, or None when the dictionary lacks it."""
+        sorted_part = self.absent_code
+        i = bisect.bisect_left(self.dictionary, value, 0, sorted_part)
+        if i < sorted_part and self.dictionary[i] == value:
+            return i
+        if sorted_part == len(self.dictionary):
+            return None
+        later = self.__dict__.get("_later")
+        if later is None:
+            later = self.__dict__["_later"] = {v: sorted_part + 2 + k
+                                               for k, v in enumerate(self.dictionary[sorted_part:])}
+        return later.get(value)
 
     def take(self, rows: np.ndarray) -> "DictionaryColumn":
-        return DictionaryColumn(self.codes[rows], self.dictionary)
+        return DictionaryColumn(self.codes[rows], self.dictionary, self.absent_code)
 
     def validate(self, name: str, n: int) -> None:
         _check_array(name, self.codes, n, np.dtype(self.codes.dtype).kind == "u")
-        if n and int(self.codes.max()) > len(self.dictionary) + 1:
+        if not 0 <= self.absent_code <= len(self.dictionary):
+            raise InputError(f"column {name!r} has its absent code outside its dictionary")
+        if n and int(self.codes.max()) >= self.code_count:
             raise InputError(f"column {name!r} has codes beyond its dictionary of {len(self.dictionary)} values")
-        if any(a >= b for a, b in zip(self.dictionary, self.dictionary[1:])):
+        ordered = self.dictionary[:self.absent_code]
+        if any(a >= b for a, b in zip(ordered, ordered[1:])) or len(set(self.dictionary)) != len(self.dictionary):
             raise InputError(f"column {name!r} has an unsorted or repeated dictionary")
-
-
-def concat_dictionary(a: DictionaryColumn, b: DictionaryColumn) -> DictionaryColumn:
-    dictionary = tuple(sorted(set(a.dictionary) | set(b.dictionary)))
-    return DictionaryColumn(np.concatenate([a.recoded(dictionary), b.recoded(dictionary)]), dictionary)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,31 +147,14 @@ class GroupColumn:
         return cls(np.array(offsets, dtype=np.int64), np.array(codes, dtype=np.uint32),
                    np.array(counts, dtype=np.int64), dictionary)
 
-    def recoded(self, dictionary: tuple[str, ...]) -> np.ndarray:
-        """The codes against ``dictionary``, a sorted superset of this one (order within rows kept)."""
-        mapping = np.array([bisect.bisect_left(dictionary, g) for g in self.dictionary], dtype=np.uint32)
-        return mapping[self.codes] if len(self.codes) else self.codes
-
-    def concat(self, other: "GroupColumn") -> "GroupColumn":
-        dictionary = tuple(sorted(set(self.dictionary) | set(other.dictionary)))
-        return GroupColumn(np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]),
-                           np.concatenate([self.recoded(dictionary), other.recoded(dictionary)]),
-                           np.concatenate([self.counts, other.counts]), dictionary)
-
-    def with_row(self, row: int, groups: Mapping[str, int]) -> "GroupColumn":
-        """A copy with ``row``'s groups replaced by ``groups`` (counts > 0 kept)."""
-        dictionary = tuple(sorted(set(self.dictionary) | {g for g, n in groups.items() if n > 0}))
-        codes = self.recoded(dictionary)
-        pairs = sorted((dictionary.index(g), n) for g, n in groups.items() if n > 0)
-        start, end = self.offsets[row], self.offsets[row + 1]
-        offsets = self.offsets.copy()
-        offsets[row + 1:] += len(pairs) - (end - start)
-        return GroupColumn(
-            offsets,
-            np.concatenate([codes[:start], np.array([c for c, _ in pairs], dtype=np.uint32), codes[end:]]),
-            np.concatenate([self.counts[:start], np.array([n for _, n in pairs], dtype=np.int64),
-                            self.counts[end:]]),
-            dictionary)
+    @classmethod
+    def from_tasks(cls, n: int, rows: np.ndarray, codes: np.ndarray, dictionary: tuple[str, ...]) -> "GroupColumn":
+        """From one (instance row, group code) pair per task; ``codes`` index the sorted ``dictionary``."""
+        width = max(1, len(dictionary))
+        pairs, counts = np.unique(np.asarray(rows, dtype=np.int64) * width + codes, return_counts=True)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pairs // width, minlength=n), out=offsets[1:])
+        return cls(offsets, (pairs % width).astype(np.uint32), counts.astype(np.int64), dictionary)
 
     def bitmap(self) -> np.ndarray | None:
         """Each instance's groups as one unsigned word, bit ``code`` set (None past 64 groups).
@@ -185,6 +188,35 @@ class GroupColumn:
 
 
 @dataclass(frozen=True, eq=False)
+class TaskRecords:
+    """A fleet's RUNNING tasks in input order (the order scale-in reads): what each one took."""
+
+    ids: tuple[str, ...]                     # taskArn, or one made up where the input had none
+    rows: np.ndarray                         # int64: the instance each one runs on
+    groups: tuple[str, ...]
+    cpu: np.ndarray                          # int64 cpu units, MiB, GPUs
+    memory: np.ndarray
+    gpu: np.ndarray
+    ports: tuple[frozenset[int], ...]        # the host ports each one holds
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def validate(self, n: int) -> None:
+        m = len(self.ids)
+        for name in ("rows", "cpu", "memory", "gpu"):
+            _check_array(f"tasks.{name}", getattr(self, name), m, getattr(self, name).dtype == np.int64)
+        if len(self.groups) != m or len(self.ports) != m:
+            raise InputError(f"tasks: groups and ports need one entry per task ({m})")
+        if m and (int(self.rows.min()) < 0 or int(self.rows.max()) >= n):
+            raise InputError("tasks: a task runs on an instance outside the fleet")
+        if m and min(int(self.cpu.min()), int(self.memory.min()), int(self.gpu.min())) < 0:
+            raise InputError("tasks: a task takes a negative amount of a resource")
+        if len(set(self.ids)) != m:
+            raise InputError("tasks: taskArn values are not unique")
+
+
+@dataclass(frozen=True, eq=False)
 class Columns:
     """Every column of a fleet, ``n`` rows each. Construct through ``build`` or ``validate``."""
 
@@ -199,6 +231,7 @@ class Columns:
     groups: GroupColumn
     resources: Mapping[str, np.ndarray]      # remaining_cpu ... registered_gpu, int64
     ports: tuple[frozenset[int], ...]        # static TCP host ports in use
+    tasks: "TaskRecords | None" = None       # None: one task per group count, ids made up
 
     RESOURCES = ("remaining_cpu", "remaining_memory", "remaining_gpu",
                  "registered_cpu", "registered_memory", "registered_gpu")
@@ -231,6 +264,8 @@ class Columns:
         if len(self.ports) != n:
             raise InputError(f"ports has {len(self.ports)} rows, expected {n}")
         self.groups.validate(n)
+        if self.tasks is not None:
+            self.tasks.validate(n)
         return self
 
     def take(self, rows: np.ndarray) -> "Columns":
@@ -248,55 +283,8 @@ class Columns:
             running_tasks=self.running_tasks[rows],
             attributes=MappingProxyType({k: v.take(rows) for k, v in self.attributes.items()}),
             groups=groups, resources=MappingProxyType({k: v[rows] for k, v in self.resources.items()}),
-            ports=tuple(self.ports[i] for i in rows))
+            ports=tuple(self.ports[i] for i in rows))            # tasks: made up from the group counts
 
-    def concat(self, other: "Columns") -> "Columns":
-        n, m = len(self), len(other)
-        attributes = {}
-        for name in sorted(set(self.attributes) | set(other.attributes)):
-            left = self.attributes.get(name) or DictionaryColumn.absent(n)
-            right = other.attributes.get(name) or DictionaryColumn.absent(m)
-            attributes[name] = concat_dictionary(left, right)
-        groups = self.groups.concat(other.groups)
-        return Columns(
-            arns=self.arns + other.arns,
-            instance_id=concat_dictionary(self.instance_id, other.instance_id),
-            status=concat_dictionary(self.status, other.status),
-            agent_connected=concat_dictionary(self.agent_connected, other.agent_connected),
-            agent_version=np.concatenate([self.agent_version, other.agent_version]),
-            registered_at=np.concatenate([self.registered_at, other.registered_at]),
-            running_tasks=np.concatenate([self.running_tasks, other.running_tasks]),
-            attributes=MappingProxyType(attributes), groups=groups,
-            resources=MappingProxyType({k: np.concatenate([self.resources[k], other.resources[k]])
-                                        for k in self.RESOURCES}),
-            ports=self.ports + other.ports)
-
-    def with_attribute(self, row: int, name: str, value) -> "Columns":
-        column = self.attributes.get(name) or DictionaryColumn.absent(len(self))
-        attributes = dict(self.attributes)
-        attributes[name] = column.with_value(row, value)
-        return replace(self, attributes=MappingProxyType(attributes))
-
-    def with_tasks(self, row: int, group: str, delta: int, cpu: int = 0, memory: int = 0, gpu: int = 0,
-                   ports: frozenset[int] = frozenset()) -> "Columns":
-        """``delta`` more (or fewer) RUNNING tasks of ``group`` on ``row``, each using ``cpu``,
-        ``memory``, ``gpu`` and the static ``ports``; runningTasksCount and remaining resources follow."""
-        groups = self.groups.groups_at(row)
-        current = groups.get(group, 0)
-        if current + delta < 0:
-            raise InputError(f"{self.arns[row]} runs {current} tasks of {group!r}; cannot stop {-delta}")
-        groups[group] = current + delta
-        running = self.running_tasks.copy()
-        running[row] = max(0, running[row] + delta)
-        resources = dict(self.resources)
-        for name, amount in (("remaining_cpu", cpu), ("remaining_memory", memory), ("remaining_gpu", gpu)):
-            if amount:
-                resources[name] = resources[name].copy()
-                resources[name][row] -= delta * amount
-        in_use = list(self.ports)
-        in_use[row] = in_use[row] | ports if delta > 0 else in_use[row] - ports
-        return replace(self, groups=self.groups.with_row(row, groups), running_tasks=running,
-                       resources=MappingProxyType(resources), ports=tuple(in_use))
 
 
 def _check_array(name: str, array, n: int, dtype_ok: bool) -> None:

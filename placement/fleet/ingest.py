@@ -5,20 +5,19 @@ field, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from types import MappingProxyType
 
 import numpy as np
 
 from placement import values
 from placement.errors import InputError
-from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, code_dtype
+from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
 from placement.values import INT_ABSENT, VALUELESS, pack_version
 
 
 def columns_from_ecs(instances, tasks=None) -> Columns:
     records = _items(instances, "containerInstances", "describe-container-instances")
-    groups = _task_groups(tasks)
     n = len(records)
     arns, ids, statuses, connected, ports = [], [], [], [], []
     numbers = {name: np.empty(n, dtype=np.int64) for name in ("agent_version", "registered_at", "running_tasks",
@@ -55,6 +54,10 @@ def columns_from_ecs(instances, tasks=None) -> Columns:
         seen: set[str] = set()
         duplicate = next(i for i, arn in enumerate(arns) if arn in seen or seen.add(arn))
         raise InputError(f"containerInstances[{duplicate}]: duplicate containerInstanceArn {arns[duplicate]!r}")
+    running = _tasks(tasks, {arn: row for row, arn in enumerate(arns)})
+    group_names = tuple(sorted(set(running.groups)))
+    lookup = {g: i for i, g in enumerate(group_names)}
+    group_codes = np.array([lookup[g] for g in running.groups], dtype=np.int64)
     return Columns(
         arns=tuple(arns),
         instance_id=DictionaryColumn.from_values(ids),
@@ -64,9 +67,9 @@ def columns_from_ecs(instances, tasks=None) -> Columns:
         running_tasks=numbers["running_tasks"],
         attributes=MappingProxyType({name: _sparse_column(n, rows, items)
                                      for name, (rows, items) in sorted(attributes.items())}),
-        groups=GroupColumn.from_rows([groups.get(arn, {}) for arn in arns]),
+        groups=GroupColumn.from_tasks(n, running.rows, group_codes, group_names),
         resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
-        ports=tuple(ports),
+        ports=tuple(ports), tasks=running,
     ).validate()
 
 
@@ -171,18 +174,55 @@ def _resources(where: _Where, record: dict, field: str) -> tuple[dict[str, int],
     return amounts, frozenset(ports)
 
 
-def _task_groups(tasks) -> dict[str, Counter]:
-    """RUNNING tasks per instance ARN and group (SPEC 2: STOPPED tasks do not count)."""
-    groups: dict[str, Counter] = defaultdict(Counter)
-    if tasks is None:
-        return groups
-    for k, task in enumerate(_items(tasks, "tasks", "describe-tasks")):
+def _tasks(tasks, rows: dict[str, int]) -> TaskRecords:
+    """The RUNNING tasks on instances of the fleet, in input order (SPEC 2: STOPPED tasks do not
+    count; Fargate tasks have no container instance), with what each took: its ``cpu`` and
+    ``memory`` strings (absent = 0), its containers' GPU ids and TCP host ports bound."""
+    ids, on, groups, cpu, memory, gpu, ports = [], [], [], [], [], [], []
+    for k, task in enumerate(_items(tasks, "tasks", "describe-tasks") if tasks is not None else ()):
         if not isinstance(task, dict):
             raise InputError(f"tasks[{k}] must be an object, got {type(task).__name__}")
         arn, group, status = (task.get(f) for f in ("containerInstanceArn", "group", "desiredStatus"))
-        for field, value in (("containerInstanceArn", arn), ("group", group), ("desiredStatus", status)):
+        for field, value in (("containerInstanceArn", arn), ("group", group), ("desiredStatus", status),
+                             ("taskArn", task.get("taskArn"))):
             if value is not None and not isinstance(value, str):
                 raise InputError(f"tasks[{k}]: {field!r} must be a string, got {value!r}")
-        if arn and group and status == "RUNNING":     # Fargate tasks have no container instance
-            groups[arn][group] += 1
-    return groups
+        if not (arn in rows and group and status == "RUNNING"):
+            continue
+        ids.append(task.get("taskArn"))
+        on.append(rows[arn])
+        groups.append(group)
+        cpu.append(_task_amount(task, "cpu", k))
+        memory.append(_task_amount(task, "memory", k))
+        held, gpus = set(), 0
+        containers = task.get("containers") or []
+        for container in containers if isinstance(containers, list) else ():
+            if not isinstance(container, dict):
+                continue
+            gpus += len(container.get("gpuIds") or [])
+            for binding in container.get("networkBindings") or []:
+                port = binding.get("hostPort") if isinstance(binding, dict) else None
+                if isinstance(port, int) and 0 < port < 65536 and binding.get("protocol", "tcp") == "tcp":
+                    held.add(port)
+        gpu.append(gpus)
+        ports.append(frozenset(held))
+    seen: set[str] = set()
+    for k, task_id in enumerate(ids):
+        if task_id is not None and (task_id in seen or seen.add(task_id)):
+            raise InputError(f"tasks: taskArn {task_id!r} appears twice")
+    if None in ids:                                # made up where the input had none, stable per position
+        ids = [f"task-{k}" if task_id is None else task_id for k, task_id in enumerate(ids)]
+    integers = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
+    return TaskRecords(tuple(ids), integers(on), tuple(groups), integers(cpu), integers(memory), integers(gpu),
+                       tuple(ports))
+
+
+def _task_amount(task: dict, field: str, k: int) -> int:
+    value = task.get(field)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise InputError(f"tasks[{k}]: {field!r} must be a whole number of units as a string, got {value!r}")

@@ -1,13 +1,14 @@
-"""The fleet: container instances in the order they were given, stored as ``Columns``.
+"""The fleet: container instances in the order they were given, stored as columns.
 
 Instance order is meaningful: masks are aligned with it and placement breaks ties by it. The
 columns are the truth; ``Instance`` records are derived from them on demand for the reference
-evaluator and for display. Every mutation a scheduler needs swaps in a new, validated ``Columns``
-snapshot and bumps ``version``, which is how a bound plan knows it must rebind.
+evaluator and for display. The columns live in a ``FleetStore`` (``placement.fleet.store``) that
+every mutation a scheduler needs changes in place, in time proportional to the change; each one
+bumps ``version``, which is how a bound plan knows it must rebind, and journals an event, which
+is how a live placer follows without rebuilding.
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -15,12 +16,11 @@ from types import MappingProxyType
 import numpy as np
 
 from placement.errors import InputError
-from placement.fleet.columns import Columns
-from placement.values import ABSENT, INT_ABSENT, VALUELESS, unpack_version
-from placement.values import Version
+from placement.fleet.columns import Columns, TaskRecords
+from placement.fleet.store import FleetStore
+from placement.values import ABSENT, INT_ABSENT, VALUELESS, Version, unpack_version
 
 _EMPTY: Mapping = MappingProxyType({})
-_versions = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -55,16 +55,16 @@ def _plain(value):
 
 
 class Fleet(Sequence[Instance]):
-    """An ordered collection of container instances with unique ARNs."""
+    """An ordered collection of container instances with unique ARNs. Not thread-safe: one
+    writer, and no reader while it writes."""
 
     def __init__(self, columns: Columns):
-        self._set(columns.validate())
+        self._store = FleetStore(columns.validate())
+        self._records: dict[int, Instance] = {}      # by physical row
 
-    def _set(self, columns: Columns) -> None:
-        self._columns = columns
-        self._position = {arn: i for i, arn in enumerate(columns.arns)}
-        self._records: list[Instance | None] = [None] * len(columns)
-        self.version = next(_versions)
+    @property
+    def version(self) -> int:
+        return self._store.version
 
     # -- construction --------------------------------------------------------------------------
 
@@ -93,16 +93,27 @@ class Fleet(Sequence[Instance]):
     def to_arrow(self):
         """The fleet as a ``pyarrow.Table`` that ``from_arrow`` reads back."""
         from placement.fleet.tables import to_arrow
-        return to_arrow(self._columns)
+        return to_arrow(self.columns)
 
     # -- reading -------------------------------------------------------------------------------
 
     @property
     def columns(self) -> Columns:
-        return self._columns
+        """The live instances as ``Columns``, valid until the fleet next changes."""
+        return self._store.snapshot()
+
+    @property
+    def store(self) -> FleetStore:
+        """The mutable physical form (rows with tombstones) that placers follow."""
+        return self._store
+
+    @property
+    def tasks(self) -> TaskRecords:
+        """The RUNNING tasks, in the order they came (``describe-tasks`` input, then ``start_task``)."""
+        return self.columns.tasks
 
     def __len__(self) -> int:
-        return len(self._columns)
+        return self._store.live
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -111,9 +122,11 @@ class Fleet(Sequence[Instance]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        record = self._records[index]
+        live = self._store.live_rows()
+        row = index if live is None else int(live[index])
+        record = self._records.get(row)
         if record is None:
-            record = self._records[index] = self._record(index)
+            record = self._records[row] = self._record(row)
         return record
 
     def __iter__(self) -> Iterator[Instance]:
@@ -123,46 +136,63 @@ class Fleet(Sequence[Instance]):
         return f"<Fleet of {len(self)} instances, version {self.version}>"
 
     def _record(self, row: int) -> Instance:
-        c = self._columns
+        store = self._store
         attributes = {}
-        for name, column in c.attributes.items():
+        for name, column in sorted(store.attributes.items()):
             value = column.value_at(row)
             if value is not ABSENT:
                 attributes[name] = None if value is VALUELESS else value
-        r = c.resources
+        numbers = store.numbers
+
+        def value(column):
+            found = column.value_at(row)
+            return None if found is ABSENT or found is VALUELESS else found
+
+        groups: dict[str, int] = {}
+        tasks = store.tasks
+        for code in tasks.row_groups.get(row, ()):
+            groups[tasks.names[code]] = len(tasks.stacks[(row, code)])
         return Instance(
-            arn=c.arns[row], ec2_instance_id=_plain(c.instance_id.value_at(row)),
-            status=_plain(c.status.value_at(row)), agent_connected=_plain(c.agent_connected.value_at(row)),
-            agent_version=unpack_version(int(c.agent_version[row])),
-            registered_at=None if c.registered_at[row] == INT_ABSENT else int(c.registered_at[row]),
-            running_tasks_count=int(c.running_tasks[row]),
+            arn=store.arns[row], ec2_instance_id=value(store.instance_id), status=value(store.status),
+            agent_connected=value(store.agent_connected),
+            agent_version=unpack_version(int(numbers["agent_version"][row])),
+            registered_at=None if numbers["registered_at"][row] == INT_ABSENT else int(numbers["registered_at"][row]),
+            running_tasks_count=int(numbers["running_tasks"][row]),
             attributes=MappingProxyType(attributes),
-            task_groups=MappingProxyType(c.groups.groups_at(row)),
-            remaining=Resources(int(r["remaining_cpu"][row]), int(r["remaining_memory"][row]),
-                                int(r["remaining_gpu"][row]), c.ports[row]),
-            registered=Resources(int(r["registered_cpu"][row]), int(r["registered_memory"][row]),
-                                 int(r["registered_gpu"][row])))
+            task_groups=MappingProxyType(dict(sorted(groups.items()))),
+            remaining=Resources(int(numbers["remaining_cpu"][row]), int(numbers["remaining_memory"][row]),
+                                int(numbers["remaining_gpu"][row]), store.ports[row]),
+            registered=Resources(int(numbers["registered_cpu"][row]), int(numbers["registered_memory"][row]),
+                                 int(numbers["registered_gpu"][row])))
 
     @property
     def arns(self) -> list[str]:
-        return list(self._columns.arns)
+        live = self._store.live_rows()
+        arns = self._store.arns
+        return list(arns) if live is None else [arns[i] for i in live.tolist()]
+
+    def _row(self, arn: str) -> int:
+        try:
+            return self._store.position[arn]
+        except (KeyError, TypeError):
+            raise InputError(f"no container instance {arn!r} in the fleet") from None
 
     def position(self, arn: str) -> int:
         """Where the instance with ``arn`` stands in the fleet."""
-        try:
-            return self._position[arn]
-        except KeyError:
-            raise InputError(f"no container instance {arn!r} in the fleet") from None
+        return int(self._store.logical(np.array([self._row(arn)]))[0])
 
     def ids(self, mask) -> list[str]:
         """The ARNs of the instances where ``mask`` (one bool per instance) is true."""
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (len(self),):
             raise InputError(f"mask has shape {mask.shape}; the fleet has {len(self)} instances")
-        arns = self._columns.arns
+        arns = self.columns.arns
         return [arns[i] for i in np.flatnonzero(mask)]
 
-    # -- mutations a scheduler needs -----------------------------------------------------------
+    # -- mutations a scheduler needs, each in time proportional to what it changes ---------------
+
+    def _changed(self, row: int) -> None:
+        self._records.pop(row, None)
 
     def register(self, instances, tasks=None) -> None:
         """Append instances given as ECS JSON (a document, a list, or one instance object)."""
@@ -170,42 +200,102 @@ class Fleet(Sequence[Instance]):
         if isinstance(instances, dict) and "containerInstances" not in instances:
             instances = [instances]
         added = columns_from_ecs(instances, tasks)
-        clash = set(added.arns) & set(self._position)
-        if clash:
-            raise InputError(f"already registered: {sorted(clash)[0]!r}")
-        self._set(self._columns.concat(added).validate())
+        clash = next((arn for arn in added.arns if arn in self._store.position), None)
+        if clash is not None:
+            raise InputError(f"already registered: {clash!r}")
+        self._store.append(added)
 
     def deregister(self, arn: str) -> None:
-        keep = np.arange(len(self)) != self.position(arn)
-        self._set(self._columns.take(np.flatnonzero(keep)).validate())
+        """Remove the instance; its tasks stop counting."""
+        row = self._row(arn)
+        self._store.remove(row)
+        if len(self._store.dead_rows):
+            self._changed(row)
+        else:                                       # compacted: every row moved
+            self._records.clear()
 
     def put_attribute(self, arn: str, name: str, value: str | None = None) -> None:
         """Set attribute ``name`` (value-less when ``value`` is None), as ``ecs put-attributes``."""
         if not isinstance(name, str) or not name or (value is not None and not isinstance(value, str)):
             raise InputError(f"an attribute needs a non-empty name and a string value or none, got {name!r}={value!r}")
-        row = self.position(arn)
-        self._set(self._columns.with_attribute(row, name, VALUELESS if value is None else value).validate())
+        self._set_attribute(arn, name, VALUELESS if value is None else value)
 
     def delete_attribute(self, arn: str, name: str) -> None:
-        self._set(self._columns.with_attribute(self.position(arn), name, ABSENT).validate())
+        if not isinstance(name, str) or not name:
+            raise InputError(f"an attribute needs a non-empty name, got {name!r}")
+        self._set_attribute(arn, name, ABSENT)
+
+    def _set_attribute(self, arn: str, name: str, value) -> None:
+        row = self._row(arn)
+        if value is ABSENT and name not in self._store.attributes:
+            return
+        self._store.set_code(self._store.attribute(name), row, value, ("attribute", row, name))
+        self._changed(row)
+
+    def set_status(self, arn: str, status: str) -> None:
+        """The instance's status, as ``ecs update-container-instances-state`` sets it (``DRAINING``)."""
+        if not isinstance(status, str) or not status:
+            raise InputError(f"a status must be a non-empty string, got {status!r}")
+        row = self._row(arn)
+        self._store.set_code(self._store.status, row, status, ("status", row))
+        self._changed(row)
 
     def start_task(self, arn: str, group: str, count: int = 1, *, cpu: int = 0, memory: int = 0,
-                   gpu: int = 0, ports=()) -> None:
+                   gpu: int = 0, ports=()) -> list[str]:
         """Record ``count`` RUNNING tasks of ``group`` on the instance, each using ``cpu``,
-        ``memory``, ``gpu`` and the static host ``ports`` (runningTasksCount follows)."""
-        self._change_tasks(arn, group, count, cpu, memory, gpu, ports)
-
-    def stop_task(self, arn: str, group: str, count: int = 1, *, cpu: int = 0, memory: int = 0,
-                  gpu: int = 0, ports=()) -> None:
-        """The inverse of ``start_task``: the tasks' resources and ports come back."""
-        self._change_tasks(arn, group, -count, cpu, memory, gpu, ports)
-
-    def _change_tasks(self, arn: str, group: str, delta: int, cpu: int, memory: int, gpu: int, ports) -> None:
-        if not isinstance(group, str) or not group or not isinstance(delta, int) or isinstance(delta, bool):
-            raise InputError(f"a task needs a group name and an integer count, got {group!r}, {delta!r}")
+        ``memory``, ``gpu`` and the static host ``ports`` (runningTasksCount follows); returns their ids."""
+        _check_tasks(group, count)
         for name, value in (("cpu", cpu), ("memory", memory), ("gpu", gpu)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
-        static = frozenset(int(p) for p in ports if p)
-        row = self.position(arn)
-        self._set(self._columns.with_tasks(row, group, delta, cpu, memory, gpu, static).validate())
+        static = frozenset(_port(p) for p in ports if p)
+        row = self._row(arn)
+        started = self._store.start_tasks(row, group, count, cpu, memory, gpu, static)
+        self._changed(row)
+        return [self._store.tasks.ids[t] for t in started]
+
+    def stop_task(self, arn: str, group: str, count: int = 1, *, cpu: int | None = None,
+                  memory: int | None = None, gpu: int | None = None, ports=None) -> None:
+        """Stop the ``count`` most recent tasks of ``group`` on the instance (those that took
+        ``cpu``, ``memory``, ``gpu`` and ``ports`` where given): what each took comes back."""
+        _check_tasks(group, count)
+        row = self._row(arn)
+        table = self._store.tasks
+        want = frozenset(_port(p) for p in ports if p) if ports is not None else None
+        given = [(table.cpu, cpu), (table.memory, memory), (table.gpu, gpu)]
+
+        def match(task: int) -> bool:
+            return all(amount is None or int(array[task]) == amount for array, amount in given) and \
+                (want is None or table.ports[task] == want)
+
+        chosen = table.latest(row, group, count, match)
+        if len(chosen) < count:
+            raise InputError(f"{arn} runs {len(chosen)} such tasks of {group!r}; cannot stop {count}")
+        self._store.stop_tasks(chosen)
+        self._changed(row)
+
+    def stop_tasks(self, task_ids) -> None:
+        """Stop the tasks with these ids (``taskArn`` or the ids ``start_task`` returned)."""
+        table = self._store.tasks
+        chosen = []
+        for task_id in task_ids:
+            task = table.index.get(task_id) if isinstance(task_id, str) else None
+            if task is None or not table.alive[task] or task in chosen:
+                raise InputError(f"no running task {task_id!r} in the fleet")
+            chosen.append(task)
+        self._store.stop_tasks(chosen)
+        for task in chosen:
+            self._changed(int(table.rows[task]))
+
+
+def _check_tasks(group, count) -> None:
+    if not isinstance(group, str) or not group:
+        raise InputError(f"a task needs a group name, got {group!r}")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10_000_000:
+        raise InputError(f"a task count must be an integer from 0 to 10,000,000, got {count!r}")
+
+
+def _port(port) -> int:
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise InputError(f"a host port must be an integer from 1 to 65535, got {port!r}")
+    return port

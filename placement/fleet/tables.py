@@ -190,8 +190,9 @@ def to_arrow(columns: Columns):
 
     def strings(column: DictionaryColumn):
         codes = column.codes.astype(np.int32)
-        mask = codes >= len(column.dictionary)
-        return pa.DictionaryArray.from_arrays(pa.array(np.where(mask, 0, codes), mask=mask),
+        mask = (codes == column.absent_code) | (codes == column.valueless_code)
+        index = np.where(mask, 0, codes - 2 * (codes > column.absent_code))
+        return pa.DictionaryArray.from_arrays(pa.array(index, mask=mask),
                                               pa.array(list(column.dictionary), type=pa.string()))
 
     def lists(lengths: np.ndarray, values):
@@ -200,7 +201,7 @@ def to_arrow(columns: Columns):
 
     n = len(columns)
     connected = columns.agent_connected
-    truth = np.array([*connected.dictionary, False, False], dtype=bool)[connected.codes]
+    truth = connected.table(np.array(connected.dictionary, dtype=bool))[connected.codes]
     versions, which = np.unique(columns.agent_version, return_inverse=True)
     version_text = np.array([None if v is None else values.format_version(v)
                              for v in map(values.unpack_version, versions.tolist())], dtype=object)
@@ -211,7 +212,8 @@ def to_arrow(columns: Columns):
     port_lists = [sorted(ports) for ports in columns.ports]
     data = {"containerInstanceArn": pa.array(columns.arns, type=pa.string()),
             "ec2InstanceId": strings(columns.instance_id), "status": strings(columns.status),
-            "agentConnected": pa.array(truth, mask=connected.codes >= len(connected.dictionary)),
+            "agentConnected": pa.array(truth, mask=(connected.codes == connected.absent_code)
+                                       | (connected.codes == connected.valueless_code)),
             "runningTasksCount": pa.array(columns.running_tasks),
             "registeredAt": pa.array(np.where(columns.registered_at == INT_ABSENT, 0, columns.registered_at),
                                      type=pa.timestamp("us", tz="UTC"),

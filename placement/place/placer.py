@@ -144,7 +144,7 @@ class Placer:
             for key, counts in old.items():
                 moved = np.zeros(len(self.fleet), dtype=np.int64)
                 for row in np.flatnonzero(counts):
-                    if old_arns[row] in self.fleet._position:
+                    if old_arns[row] in self.fleet.store.position:
                         moved[self.fleet.position(old_arns[row])] = counts[row]
                 self._placed[key] = moved
         columns = self._columns = self.fleet.columns

@@ -1,0 +1,451 @@
+"""The mutable form of a fleet: columns that change in place as a scheduler sees its cluster
+change, each event costing what it changes, not a copy of the fleet.
+
+Rows are physical. A registered instance appends a row (every buffer keeps spare capacity and
+doubles when full); a deregistered one leaves a tombstone (the row stays, marked dead) until dead
+rows outnumber the live ones, when the store compacts: amortised O(1) per removal. A dictionary
+column grows by appending values after its two special codes (see ``DictionaryColumn``) and
+widens its code type when full, so no row is recoded. Tasks are a table in the order they came.
+
+Every change also appends an event to a journal; a placer replays the events it has not seen
+(``placement.place.state``) instead of rebuilding. An event names what changed and the placer
+reads the new values from the store, so replaying is idempotent. ``snapshot()`` gives readers a
+``Columns`` of the live rows in fleet order (the buffers themselves while no row is dead, else a
+compacted copy), valid until the next change; ``capacity_view()`` gives a bind the physical rows.
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+from types import MappingProxyType
+
+import numpy as np
+
+from placement.errors import InputError
+from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
+from placement.values import ABSENT, INT_ABSENT, VALUELESS
+
+versions = itertools.count(1)            # one sequence for every fleet: a version is never reused
+NUMBERS = ("agent_version", "registered_at", "running_tasks", *Columns.RESOURCES)
+_NUMBER_FILL = {"agent_version": INT_ABSENT, "registered_at": INT_ABSENT}
+RESERVE = 16                              # spare rows after a store first grows
+
+
+def _grown(buffer: np.ndarray, capacity: int, fill) -> np.ndarray:
+    out = np.full(capacity, fill, dtype=buffer.dtype)
+    out[:len(buffer)] = buffer[:capacity]
+    return out
+
+
+class GrowingCodes:
+    """A dictionary column that grows: codes in a buffer with spare rows, values appended."""
+
+    __slots__ = ("codes", "values", "absent_code", "layout", "owned", "_lookup", "_frozen")
+
+    def __init__(self, column: DictionaryColumn, capacity: int):
+        self.values = list(column.dictionary)
+        self.absent_code = column.absent_code
+        self.owned = len(column.codes) != capacity          # else borrowed until the first write
+        self.codes = _grown(column.codes, capacity, column.absent_code) if self.owned else column.codes
+        self.layout = 0                   # changes whenever a bound plan must bind again
+        self._lookup: dict | None = None
+        self._frozen: tuple | None = None
+
+    def write(self, row: int, value) -> None:
+        code = self.code(value)
+        if not self.owned:
+            self.resize(len(self.codes))
+        self.codes[row] = code
+
+    def code(self, value) -> int:
+        """The code of ``value`` (``ABSENT``, ``VALUELESS`` or a value), adding a new value."""
+        if value is ABSENT:
+            return self.absent_code
+        if value is VALUELESS:
+            return self.absent_code + 1
+        if self._lookup is None:
+            self._lookup = {v: c for v, c in zip(self.values, self.column(0).value_codes.tolist())}
+        code = self._lookup.get(value)
+        if code is None:
+            code = self._lookup[value] = len(self.values) + 2
+            self.values.append(value)
+            self._frozen = None
+            self.layout += 1
+            if code > np.iinfo(self.codes.dtype).max:
+                self.codes = self.codes.astype(code_dtype(code + 1))
+                self.owned = True
+        return code
+
+    def value_at(self, row: int):
+        code = int(self.codes[row])
+        if code == self.absent_code:
+            return ABSENT
+        if code == self.absent_code + 1:
+            return VALUELESS
+        return self.values[code if code < self.absent_code else code - 2]
+
+    def column(self, rows) -> DictionaryColumn:
+        """A snapshot of the first ``rows`` rows (an int), or of the rows an index array picks."""
+        if self._frozen is None:
+            self._frozen = tuple(self.values)
+        codes = self.codes[:rows] if isinstance(rows, int) else self.codes[rows]
+        return DictionaryColumn(codes, self._frozen, self.absent_code)
+
+    def resize(self, capacity: int, keep=None) -> None:
+        """Room for ``capacity`` rows; with ``keep``, only those rows, in that order."""
+        kept = self.codes if keep is None else self.codes[keep]
+        self.codes = _grown(kept, capacity, self.absent_code)
+        self.owned = True
+        self.layout += 1
+
+
+class TaskTable:
+    """The tasks a fleet runs, in the order they came; each takes resources and ports of its row."""
+
+    def __init__(self, capacity: int = 16):
+        self.size = 0
+        self.ids: list[str] = []
+        self.index: dict[str, int] = {}
+        self.rows = np.zeros(capacity, dtype=np.int64)
+        self.group = np.zeros(capacity, dtype=np.int64)     # code into ``names``
+        self.cpu = np.zeros(capacity, dtype=np.int64)
+        self.memory = np.zeros(capacity, dtype=np.int64)
+        self.gpu = np.zeros(capacity, dtype=np.int64)
+        self.alive = np.zeros(capacity, dtype=np.uint8)
+        self.ports: list[frozenset[int]] = []
+        self.names: list[str] = []
+        self.name_code: dict[str, int] = {}
+        self.stacks: dict[tuple[int, int], list[int]] = {}  # (row, group): live tasks, oldest first
+        self.row_groups: dict[int, set[int]] = {}          # row: groups with a stack there
+        self.version = 0
+
+    def add(self, ids, rows, groups, cpu, memory, gpu, ports) -> range:
+        """Append tasks (one entry of each argument per task); returns their indices."""
+        first, count = self.size, len(ids)
+        if first + count > len(self.rows):
+            capacity = max(2 * len(self.rows), first + count)
+            for name in ("rows", "group", "cpu", "memory", "gpu", "alive"):
+                setattr(self, name, _grown(getattr(self, name), capacity, 0))
+        made_up = [f"task-{first + k}" if task_id is None else task_id for k, task_id in enumerate(ids)]
+        clash = next((t for t in made_up if t in self.index), None)
+        if clash is not None or len(set(made_up)) != count:
+            raise InputError(f"task {clash or made_up[0]!r} is already in the fleet")
+        stop = first + count
+        self.rows[first:stop], self.cpu[first:stop], self.memory[first:stop], self.gpu[first:stop] = \
+            rows, cpu, memory, gpu
+        self.alive[first:stop] = 1
+        for k, (task_id, row, group) in enumerate(zip(made_up, np.asarray(rows).tolist(), groups)):
+            code = self.name_code.get(group)
+            if code is None:
+                code = self.name_code[group] = len(self.names)
+                self.names.append(group)
+            self.group[first + k] = code
+            self.index[task_id] = first + k
+            self.stacks.setdefault((row, code), []).append(first + k)
+            self.row_groups.setdefault(row, set()).add(code)
+        self.ids += made_up
+        self.ports += ports
+        self.size = stop
+        self.version += 1
+        return range(first, stop)
+
+    def kill(self, task: int) -> None:
+        """Mark a live task stopped."""
+        row, code = int(self.rows[task]), int(self.group[task])
+        self.alive[task] = 0
+        stack = self.stacks[(row, code)]
+        stack.remove(task)
+        if not stack:
+            del self.stacks[(row, code)]
+            self.row_groups[row].discard(code)
+        self.version += 1
+
+    def on_row(self, row: int) -> list[int]:
+        """The live tasks on ``row``, in the order they came."""
+        return sorted(t for code in self.row_groups.get(row, ()) for t in self.stacks[(row, code)])
+
+    def latest(self, row: int, group: str, count: int, match) -> list[int]:
+        """The ``count`` most recent live tasks of ``group`` on ``row`` for which ``match`` holds."""
+        stack = self.stacks.get((row, self.name_code.get(group, -1)), [])
+        return [t for t in reversed(stack) if match(t)][:count]
+
+    def remap(self, old_to_new: np.ndarray) -> None:
+        """Rows renumbered by a compaction (dead rows' tasks are dead already)."""
+        self.rows[:self.size] = np.where(self.alive[:self.size] == 1,
+                                         old_to_new[self.rows[:self.size]], self.rows[:self.size])
+        mapping = old_to_new.tolist()
+        self.stacks = {(mapping[row], code): tasks for (row, code), tasks in self.stacks.items()}
+        self.row_groups = {mapping[row]: codes for row, codes in self.row_groups.items() if codes}
+
+    def live(self, pick_rows: np.ndarray | None):
+        """The live tasks (indices, in order) and their rows in a snapshot that keeps ``pick_rows``."""
+        tasks = np.flatnonzero(self.alive[:self.size])
+        rows = self.rows[tasks]
+        if pick_rows is not None:
+            rows = np.searchsorted(pick_rows, rows)
+        return tasks, rows
+
+    def groups(self, n: int, pick_rows: np.ndarray | None) -> GroupColumn:
+        tasks, rows = self.live(pick_rows)
+        used = sorted({self.names[c] for c in np.unique(self.group[tasks]).tolist()})
+        recode = np.zeros(max(1, len(self.names)), dtype=np.int64)
+        recode[[self.name_code[g] for g in used]] = np.arange(len(used))
+        return GroupColumn.from_tasks(n, rows, recode[self.group[tasks]], tuple(used))
+
+    def records(self, pick_rows: np.ndarray | None) -> TaskRecords:
+        tasks, rows = self.live(pick_rows)
+        listed = tasks.tolist()
+        return TaskRecords(tuple(self.ids[t] for t in listed), rows.astype(np.int64),
+                           tuple(self.names[c] for c in self.group[tasks].tolist()),
+                           self.cpu[tasks], self.memory[tasks], self.gpu[tasks],
+                           tuple(self.ports[t] for t in listed))
+
+
+class CapacityView:
+    """What a bind reads, over every physical row up to the capacity (spare rows read as absent):
+    a plan bound to it stays valid while rows are added, until a buffer is replaced."""
+
+    def __init__(self, store: "FleetStore"):
+        capacity = store.capacity
+        self.capacity = capacity
+        self.instance_id = store.instance_id.column(capacity)
+        self.agent_connected = store.agent_connected.column(capacity)
+        self.status = store.status.column(capacity)
+        self.attributes = MappingProxyType({name: column.column(capacity) for name, column in store.attributes.items()})
+        self.agent_version = store.numbers["agent_version"]
+        self.registered_at = store.numbers["registered_at"]
+        self.running_tasks = store.numbers["running_tasks"]
+        self.groups = None          # task:group and runningTasksCount bind to a placer's own state
+
+    def __len__(self) -> int:
+        return self.capacity
+
+
+class FleetStore:
+    """Physical rows, tombstones, growing dictionaries, the task table and the journal."""
+
+    def __init__(self, columns: Columns):
+        """Takes the arrays of ``columns`` as they are (an Arrow table's own codes, say) and copies
+        each one the first time it changes."""
+        n = len(columns)
+        self.size = self.live = n
+        self.capacity = n
+        self.epoch = 0                                     # changes when the number buffers are replaced
+        self.alive = np.zeros(self.capacity, dtype=np.uint8)
+        self.alive[:n] = 1
+        self.dead_rows = np.zeros(0, dtype=np.int64)       # sorted
+        self.arns = list(columns.arns)
+        self.position = {arn: i for i, arn in enumerate(self.arns)}
+        self.instance_id = GrowingCodes(columns.instance_id, self.capacity)
+        self.status = GrowingCodes(columns.status, self.capacity)
+        self.agent_connected = GrowingCodes(columns.agent_connected, self.capacity)
+        self.attributes = {name: GrowingCodes(column, self.capacity) for name, column in columns.attributes.items()}
+        source = {"agent_version": columns.agent_version, "registered_at": columns.registered_at,
+                  "running_tasks": columns.running_tasks, **columns.resources}
+        self.numbers = dict(source)
+        self._borrowed = set(NUMBERS)
+        self.ports = list(columns.ports)
+        self.tasks = TaskTable()
+        self._add_tasks(columns, 0)
+        self.journal: list[tuple] = []
+        self.journal_start = 0
+        self.listeners: weakref.WeakSet = weakref.WeakSet()   # objects with a journal_cursor
+        self.version = next(versions)
+        self._cache: dict[str, tuple] = {}
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    @property
+    def journal_end(self) -> int:
+        return self.journal_start + len(self.journal)
+
+    def live_rows(self) -> np.ndarray | None:
+        """The physical row of each live instance in fleet order (None: every row is live)."""
+        if not len(self.dead_rows):
+            return None
+        return self._cached("live", self.layout, lambda: np.flatnonzero(self.alive[:self.size]))
+
+    @property
+    def layout(self) -> tuple:
+        """Changes whenever the physical rows do (added, removed, moved)."""
+        return self.epoch, len(self.dead_rows), self.size
+
+    def logical(self, rows: np.ndarray) -> np.ndarray:
+        """Fleet positions of physical rows (live ones)."""
+        return rows - np.searchsorted(self.dead_rows, rows) if len(self.dead_rows) else rows
+
+    def _cached(self, key: str, stamp, build):
+        hit = self._cache.get(key)
+        if hit is None or hit[0] != stamp:
+            hit = self._cache[key] = (stamp, build())
+        return hit[1]
+
+    def snapshot(self) -> Columns:
+        """The live rows in fleet order, as ``Columns``."""
+        return self._cached("snapshot", self.version, self._snapshot)
+
+    def _snapshot(self) -> Columns:
+        live, n = self.live_rows(), self.live
+        pick = self.size if live is None else live
+        numbers = {name: buffer[:self.size] if live is None else buffer[live] for name, buffer in self.numbers.items()}
+        layout = self.layout
+        arns = self._cached("arns", layout, lambda: tuple(self.arns) if live is None
+                            else tuple(self.arns[i] for i in live.tolist()))
+        ports = self._cached("ports", (layout, self.version), lambda: tuple(self.ports) if live is None
+                             else tuple(self.ports[i] for i in live.tolist()))
+        tasks = (layout, self.tasks.version)
+        return Columns(
+            arns=arns, instance_id=self.instance_id.column(pick), status=self.status.column(pick),
+            agent_connected=self.agent_connected.column(pick),
+            agent_version=numbers["agent_version"], registered_at=numbers["registered_at"],
+            running_tasks=numbers["running_tasks"],
+            attributes=MappingProxyType({name: column.column(pick) for name, column in sorted(self.attributes.items())}),
+            groups=self._cached("groups", tasks, lambda: self.tasks.groups(n, live)),
+            resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
+            ports=ports, tasks=self._cached("tasks", tasks, lambda: self.tasks.records(live)))
+
+    def capacity_view(self) -> CapacityView:
+        return CapacityView(self)
+
+    # -- changing --------------------------------------------------------------------------------
+
+    def _emit(self, *event) -> None:
+        self.version = next(versions)
+        self.journal.append(event)
+        if len(self.journal) > 4096 + 2 * self.size:     # shed what every listener has seen, or half
+            seen = min((listener.journal_cursor for listener in self.listeners), default=self.journal_end)
+            drop = max(seen - self.journal_start, len(self.journal) // 2)
+            del self.journal[:drop]
+            self.journal_start += drop
+
+    def _reserve(self, rows: int) -> None:
+        if self.size + rows <= self.capacity:
+            return
+        self.capacity = max(2 * self.capacity, self.size + rows, self.size + RESERVE)
+        self._resize(None)
+
+    def writable(self, name: str) -> np.ndarray:
+        """The number buffer ``name``, copied first if the store borrowed it."""
+        if name in self._borrowed:
+            self.numbers[name] = self.numbers[name].copy()
+            self._borrowed.discard(name)
+            self.epoch += 1
+        return self.numbers[name]
+
+    def _resize(self, keep) -> None:
+        kept = (lambda b: b) if keep is None else (lambda b: b[keep])
+        for name, buffer in self.numbers.items():
+            self.numbers[name] = _grown(kept(buffer), self.capacity, _NUMBER_FILL.get(name, 0))
+        self._borrowed.clear()
+        self.alive = _grown(kept(self.alive), self.capacity, 0)
+        for column in (self.instance_id, self.status, self.agent_connected, *self.attributes.values()):
+            column.resize(self.capacity, keep)
+        self.epoch += 1
+
+    def append(self, columns: Columns) -> range:
+        """Register the instances of ``columns`` (ARNs already checked to be new)."""
+        first, count = self.size, len(columns)
+        self._reserve(count)
+        stop = first + count
+        for mine, theirs in ((self.instance_id, columns.instance_id), (self.status, columns.status),
+                             (self.agent_connected, columns.agent_connected)):
+            mine.codes[first:stop] = self._recode(mine, theirs)
+        for name, theirs in columns.attributes.items():
+            if name not in self.attributes:
+                self.attributes[name] = GrowingCodes(DictionaryColumn.absent(0), self.capacity)
+            self.attributes[name].codes[first:stop] = self._recode(self.attributes[name], theirs)
+        source = {"agent_version": columns.agent_version, "registered_at": columns.registered_at,
+                  "running_tasks": columns.running_tasks, **columns.resources}
+        for name, buffer in self.numbers.items():
+            buffer[first:stop] = source[name]
+        self.alive[first:stop] = 1
+        self.arns += columns.arns
+        self.position.update((arn, first + i) for i, arn in enumerate(columns.arns))
+        self.ports += columns.ports
+        self.size, self.live = stop, self.live + count
+        self._add_tasks(columns, first)
+        self._emit("add", first, count)
+        return range(first, stop)
+
+    @staticmethod
+    def _recode(mine: GrowingCodes, theirs: DictionaryColumn) -> np.ndarray:
+        mapping = np.empty(theirs.code_count, dtype=np.int64)
+        for code in range(theirs.code_count):
+            mapping[code] = mine.code(theirs.value_of(code))
+        return mapping[theirs.codes]
+
+    def _add_tasks(self, columns: Columns, first_row: int) -> None:
+        records = columns.tasks
+        if records is None:        # only group counts: one made-up task per count, taking nothing
+            groups = columns.groups
+            rows = np.repeat(np.arange(len(columns)), np.diff(groups.offsets))
+            rows, codes = np.repeat(rows, groups.counts), np.repeat(groups.codes, groups.counts)
+            m = len(rows)
+            zero = np.zeros(m, dtype=np.int64)
+            records = TaskRecords((None,) * m, rows.astype(np.int64), tuple(groups.dictionary[c] for c in codes.tolist()),
+                                  zero, zero, zero, (frozenset(),) * m)
+        if len(records.ids):
+            self.tasks.add(records.ids, records.rows + first_row, records.groups, records.cpu, records.memory,
+                           records.gpu, list(records.ports))
+
+    def remove(self, row: int) -> None:
+        """Deregister: a tombstone; the instance's tasks stop counting."""
+        self.alive[row] = 0
+        self.live -= 1
+        del self.position[self.arns[row]]
+        self.dead_rows = np.insert(self.dead_rows, np.searchsorted(self.dead_rows, row), row)
+        for task in self.tasks.on_row(row):
+            self.tasks.kill(task)
+        self._emit("remove", row)
+        if len(self.dead_rows) > max(4096, self.live):
+            self.compact()
+
+    def compact(self) -> None:
+        """Drop the dead rows; every later row moves up (fleet order is kept)."""
+        keep = np.flatnonzero(self.alive[:self.size])
+        old_to_new = np.full(self.size, -1, dtype=np.int64)
+        old_to_new[keep] = np.arange(len(keep))
+        self.arns = [self.arns[i] for i in keep.tolist()]
+        self.ports = [self.ports[i] for i in keep.tolist()]
+        self.position = {arn: i for i, arn in enumerate(self.arns)}
+        self.size = len(keep)
+        self.capacity = self.size + max(RESERVE, self.size // 2)
+        self._resize(keep)
+        self.tasks.remap(old_to_new)
+        self.dead_rows = np.zeros(0, dtype=np.int64)
+        self._emit("compact", old_to_new)
+
+    def set_code(self, column: GrowingCodes, row: int, value, event: tuple) -> None:
+        column.write(row, value)
+        self._emit(*event)
+
+    def attribute(self, name: str) -> GrowingCodes:
+        """The column of attribute ``name``, created (absent everywhere) when new."""
+        column = self.attributes.get(name)
+        if column is None:
+            column = self.attributes[name] = GrowingCodes(DictionaryColumn.absent(0), self.capacity)
+        return column
+
+    def start_tasks(self, row: int, group: str, count: int, cpu: int, memory: int, gpu: int,
+                    ports: frozenset[int]) -> range:
+        tasks = self.tasks.add([None] * count, [row] * count, [group] * count, [cpu] * count, [memory] * count,
+                               [gpu] * count, [ports] * count)
+        self._take(row, count, cpu, memory, gpu)
+        self.ports[row] = self.ports[row] | ports
+        self._emit("start", tasks.start, count)
+        return tasks
+
+    def stop_tasks(self, tasks: list[int]) -> None:
+        for task in tasks:
+            row = int(self.tasks.rows[task])
+            self.tasks.kill(task)
+            self._take(row, -1, int(self.tasks.cpu[task]), int(self.tasks.memory[task]), int(self.tasks.gpu[task]))
+            self.ports[row] = self.ports[row] - self.tasks.ports[task]
+            self._emit("stop", task)
+
+    def _take(self, row: int, count: int, cpu: int, memory: int, gpu: int) -> None:
+        for name, amount in (("remaining_cpu", cpu), ("remaining_memory", memory), ("remaining_gpu", gpu)):
+            if amount:
+                self.writable(name)[row] -= count * amount
+        running = self.writable("running_tasks")
+        running[row] = max(0, running[row] + count)
