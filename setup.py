@@ -55,6 +55,6 @@ setup(
     package_dir={"placement.grammar": "grammar"},
     package_data={"placement.grammar": ["*.lark"], "placement": ["py.typed", "**/*.pyi", "**/*.pxd"]},
     # force: the generated C depends on DIRECTIVES, which a timestamp check cannot see.
-    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, quiet=True, force=True),
+    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["."], quiet=True, force=True),
     zip_safe=False,
 )

@@ -193,8 +193,6 @@ def start_state(fleet, strategies) -> Start:
         code = column.code_of(value)
         return column.codes == code if code is not None else np.zeros(len(column.codes), dtype=bool)
 
-    probe = Placer(fleet)
-    probe.place(0, group=GROUP)
     buckets = {}
     for strategy in strategies:
         if isinstance(strategy, Spread) and not strategy.per_instance:
@@ -205,7 +203,18 @@ def start_state(fleet, strategies) -> Start:
                  columns.resources["remaining_memory"].astype(np.int64),
                  columns.resources["remaining_gpu"].astype(np.int64),
                  code_is(columns.status, "ACTIVE") & code_is(columns.agent_connected, True),
-                 probe._group_count(GROUP).astype(np.int64).copy(), buckets)
+                 group_counts(columns, GROUP), buckets)
+
+
+def group_counts(columns, group: str) -> np.ndarray:
+    """Tasks of ``group`` per instance, from the fleet's task:group column."""
+    groups = columns.groups
+    counts = np.zeros(len(columns), dtype=np.int64)
+    if group in groups.dictionary:
+        rows = np.repeat(np.arange(len(columns)), np.diff(groups.offsets))
+        hit = groups.codes == groups.dictionary.index(group)
+        np.add.at(counts, rows[hit], groups.counts[hit])
+    return counts
 
 
 def supported(strategies) -> bool:

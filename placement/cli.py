@@ -183,7 +183,7 @@ def _eval(args) -> int:
 
 def _place(args) -> int:
     from placement.place import Placer, ecs_service_default
-    from placement.place.strategies import (demand_from_task_definition, parse_constraint_option,
+    from placement.place.requests import (demand_from_task_definition, parse_constraint_option,
                                             parse_strategy_option, request_from_json)
     document = _load_json(args.request, "request") if args.request else {}
     request = request_from_json(document) if args.request else {}

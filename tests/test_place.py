@@ -8,7 +8,7 @@ from placement.cli import main
 from placement.place import (Binpack, Demand, DistinctInstance, MemberOf, Placer, Random, Spread,
                              ecs_service_default)
 from placement.place.reference import place_reference
-from placement.place.strategies import (constraints_from_json, demand_from_task_definition,
+from placement.place.requests import (constraints_from_json, demand_from_task_definition,
                                         parse_strategy_option, request_from_json, strategies_from_json)
 
 
@@ -66,17 +66,31 @@ def test_reasons_count_each_step_and_clause(fleet):
     assert [c["false"] for c in entry["clauses"]] == [2, 4]
 
 
-def test_release_returns_resources_and_the_ledger_survives_fleet_changes(fleet):
+def test_release_returns_resources_and_placements_survive_fleet_changes(fleet):
     placer = Placer(fleet, [Binpack("memory")])
     first = placer.place(1, 0, 1024, group="g", seed=1)
     assert positions(first) == [1]                 # ci-1 now has 0 MiB left
     fleet.register(instance(9, "z", memory=4096))
-    assert positions(placer.place(1, 0, 1024, group="g", seed=1)) == [0]   # the ledger was replayed
+    assert positions(placer.place(1, 0, 1024, group="g", seed=1)) == [0]   # ci-1 is still full
     placer.release("ci-1", "g", memory=1024)
-    assert placer.memory[1] == 1024 and ("ci-1", "g", Demand(0, 1024)) not in placer.ledger
+    assert placer.state.c.array("memory")[1] == 1024
     assert positions(placer.place(2, 0, 1024, group="g", seed=1)) == [0, 1]
     with pytest.raises(InputError):
         placer.release("ci-2", "g", memory=1024)
+
+
+def test_placed_tasks_have_ids_and_stop_frees_exactly_what_each_took(fleet):
+    placer = Placer(fleet, [Binpack("memory")])
+    result = placer.place(2, 100, 512, ports=[80, 0], group="g", seed=1)
+    assert result.task_ids == ["placed-0", "placed-1"] and result.host_ports.tolist() == [[80, 49153]] * 2
+    memory = placer.state.c.array("memory")
+    assert [memory[p] for p in positions(result)] == [512, 1536]
+    assert placer.stop(["placed-0"]) == [result.arns[0]]
+    assert memory[positions(result)[0]] == 1024 and not placer.state.c.in_use(positions(result)[0], 80)
+    with pytest.raises(InputError, match="no running task"):
+        placer.stop(["placed-0"])
+    with pytest.raises(InputError, match="no running task"):
+        placer.stop(["nope"])
 
 
 def test_the_same_seed_gives_the_same_random_placements(fleet):
@@ -166,7 +180,7 @@ def test_task_definition_demand():
                                                            {"containerPort": 53, "hostPort": 53, "protocol": "udp"}]},
             {"cpu": 64, "memoryReservation": 128, "resourceRequirements": [{"type": "GPU", "value": "1"}]}],
         "placementConstraints": [{"type": "memberOf", "expression": "attribute:stack == prod"}]}})
-    assert demand == Demand(192, 384, 1, (8080,))
+    assert demand == Demand(192, 384, 1, (8080, 0))              # 0: the dynamic port of container port 81
     assert family == "web" and constraints == [MemberOf("attribute:stack == prod")]
     demand, _, _ = demand_from_task_definition({"cpu": "1 vCPU", "memory": "2 GB", "networkMode": "host",
                                                 "containerDefinitions": [{"portMappings": [{"containerPort": 80}]}]})
@@ -203,8 +217,8 @@ def test_place_json_contract(capsys, fleet_file):
                          "--group", "service:web", "--strategy", "spread:attribute:ecs.availability-zone",
                          "--strategy", "binpack:memory", "--seed", "1")
     assert code == 0
-    assert out["placements"] == [{"task": 0, "containerInstanceArn": "ci-1"}, {"task": 1, "containerInstanceArn": "ci-2"},
-                                 {"task": 2, "containerInstanceArn": "ci-5"}]
+    assert out["placements"] == [{"task": t, "containerInstanceArn": arn, "taskId": f"placed-{t}", "hostPorts": []}
+                                 for t, arn in enumerate(["ci-1", "ci-2", "ci-5"])]
     assert out["unplaced"] == 0 and out["reasons"] == {}
 
 
@@ -299,24 +313,25 @@ def test_calls_in_turn_keep_every_kind_of_request_current():
 
 def test_a_long_running_placer_sheds_its_change_log_and_stays_exact(fleet):
     """Thousands of calls and releases, past the point where the change log is trimmed; a kind of
-    request used rarely falls behind the trimmed log and is rebuilt. Every call must match a
-    placer that scans, run in lockstep."""
+    request used rarely falls behind the trimmed log and is rebuilt. Every call must match the
+    reference placer on a fleet where every placement is a running task."""
     kinds = [(Demand(128, 256), [Spread("attribute:ecs.availability-zone"), Binpack("memory")]),
-             (Demand(0, 512, ports=(8080,)), [Binpack("cpu")]), (Demand(64, 64), [Random()])]
-    indexed, scanning = Placer(fleet), Placer(fleet)
-    scanning.use_index = False
-    placed = []
+             (Demand(0, 512, ports=(8080,)), [Binpack("cpu")]), (Demand(64, 64, ports=(0,)), [Random()])]
+    placer, model, placed = Placer(fleet), Fleet(fleet.columns), []
     for step in range(1500):
         demand, strategies = kinds[2] if step % 700 == 699 else kinds[step % 2]
-        results = [placer.place(1, demand.cpu, demand.memory, ports=demand.ports, group="g",
-                                strategies=strategies, seed=step) for placer in (indexed, scanning)]
-        assert results[0].arns == results[1].arns, step
-        placed += [(arn, demand) for arn in results[0].arns]
-        if len(placed) > 3 or not results[0].arns:
-            arn, stopped = placed.pop(step % len(placed)) if placed else (None, None)
-            for placer in (indexed, scanning) if arn else ():
-                placer.release(arn, "g", stopped.cpu, stopped.memory, ports=stopped.ports)
-    assert indexed._log_start > 0 and indexed.ledger == scanning.ledger
+        got = placer.place(1, demand.cpu, demand.memory, ports=demand.ports, group="g", strategies=strategies,
+                           seed=step)
+        expected = place_reference(model, demand, 1, "g", [], strategies, seed=step)
+        assert got.arns == expected.arns and got.host_ports.tolist() == expected.host_ports.tolist(), step
+        for arn, task_id, host in zip(got.arns, got.task_ids, got.host_ports.tolist()):
+            placed.append((task_id, model.start_task(arn, "g", cpu=demand.cpu, memory=demand.memory, ports=host)[0]))
+        if len(placed) > 3 or not got.arns:
+            if placed:
+                task_id, model_id = placed.pop(step % len(placed))
+                placer.stop([task_id])
+                model.stop_tasks([model_id])
+    assert placer.state.c.log_start > 0
 
 
 def test_a_service_request_without_strategy_spreads_like_ecs(capsys, fleet_file, tmp_path):

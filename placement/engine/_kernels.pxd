@@ -41,3 +41,27 @@ cdef struct Node:
     int mode                   # NODE_GROUP, NODE_BITS: GroupMode
     int first_child            # NODE_ALL / NODE_ANY: children[first_child : first_child + child_count]
     int child_count
+
+
+# What evaluating one row of a bound plan needs: a ``Program``'s nodes, and scratch space.
+cdef struct RowProgram:
+    const Node* nodes
+    const int* children
+    uint8_t* scratch
+
+
+cdef uint8_t evaluate_row(const RowProgram* program, Py_ssize_t row) noexcept nogil
+
+
+cdef class Program:
+    cdef Node* nodes
+    cdef int* children
+    cdef int node_count
+    cdef int depth
+    cdef readonly Py_ssize_t rows
+    cdef list keep
+    cdef uint8_t* row_scratch
+
+    cdef const void* _keep(self, object array) except NULL
+    cdef int _column(self, Node* node, int column_type, object column) except -1
+    cdef RowProgram row_program(self) except *

@@ -264,17 +264,18 @@ cdef const void* address(object array):
     return <const void*><uintptr_t>array.__array_interface__["data"][0]
 
 
+cdef uint8_t evaluate_row(const RowProgram* program, Py_ssize_t row) noexcept nogil:
+    """The plan's value on one row: the placer re-evaluates a constraint that reads placed state
+    for the instance a task just landed on with this, the code every mask comes from."""
+    cdef uint8_t out
+    evaluate(program.nodes, program.children, 0, row, 1, &out, program.scratch, SET)
+    return out
+
+
 cdef class Program:
     """A bound plan in the kernel's form. ``specs`` are in preorder (children after parents):
     ``(kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode,
     children)`` with numpy arrays or None; ``table_size`` entries are validated here."""
-
-    cdef Node* nodes
-    cdef int* children
-    cdef int node_count
-    cdef int depth
-    cdef readonly Py_ssize_t rows
-    cdef list keep
 
     def __cinit__(self, Py_ssize_t rows, list specs):
         self.rows = rows
@@ -355,6 +356,29 @@ cdef class Program:
     def __dealloc__(self):
         free(self.nodes)
         free(self.children)
+        free(self.row_scratch)
+
+    cdef RowProgram row_program(self) except *:
+        """Single-row evaluation: scratch for one block per level, allocated on first use."""
+        if self.row_scratch == NULL:
+            self.row_scratch = <uint8_t*>malloc((self.depth + 2) * BLOCK)
+            if self.row_scratch == NULL:
+                raise MemoryError()
+        cdef RowProgram program
+        program.nodes, program.children, program.scratch = self.nodes, self.children, self.row_scratch
+        return program
+
+    def evaluate_rows(self, rows, uint8_t[::1] out):
+        """Evaluate only ``rows`` (positions), writing each one's value into ``out[row]``."""
+        cdef int64_t[::1] picked = np.ascontiguousarray(rows, dtype=np.int64)
+        cdef Py_ssize_t j, row
+        if len(out) != self.rows or (len(picked) and (np.min(picked) < 0 or np.max(picked) >= self.rows)):
+            raise ValueError("rows or output out of range")
+        cdef RowProgram program = self.row_program()
+        with nogil:
+            for j in range(len(picked)):
+                row = picked[j]
+                out[row] = evaluate_row(&program, row)
 
     def run(self, int threads=1):
         """The mask, one bool per row. ``threads`` > 1 splits the blocks over OpenMP threads."""

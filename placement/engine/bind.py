@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from placement.fleet.columns import Columns, DictionaryColumn
 from placement.lang import intervals, ir
 from placement.lang.ir import Kind
 from placement.lang.patterns import compile_pattern
-from placement.values import parse_number
+from placement.values import INT_MAX, parse_number
 
 MAX_RANGES = 4          # up to here, range compares beat a table gather (see benchmarks)
 _MASK64 = (1 << 64) - 1
@@ -44,11 +45,22 @@ class Bound:
         return "\n".join((self.plan.explain(), "bound:", *(f"  {note}" for note in self.notes)))
 
 
-def bind(plan: Plan, columns: Columns, program: type = Program) -> Bound:
-    """``program``: the kernel build to bind for (the one ``placement.engine.kernels`` chose)."""
+class PlacedState(Protocol):
+    """What a placer keeps of the state placement changes, one int64 per row of the columns:
+    ``runningTasksCount`` and, per ``task:group`` leaf, the tasks on the row whose group it names."""
+
+    running: np.ndarray
+    group_total: np.ndarray
+
+    def group_hits(self, leaf: ir.Leaf) -> np.ndarray: ...
+
+
+def bind(plan: Plan, columns: Columns, program: type = Program, state: PlacedState | None = None) -> Bound:
+    """``program``: the kernel build to bind for (the one ``placement.engine.kernels`` chose).
+    With ``state``, ``runningTasksCount`` and ``task:group`` read it instead of the columns."""
     specs: list[tuple | None] = []
     notes: list[str] = []
-    _emit(plan.root, columns, specs, notes)
+    _emit(plan.root, columns, specs, notes, state)
     return Bound(plan, columns, program(len(columns), specs), tuple(notes))
 
 
@@ -57,17 +69,21 @@ def _spec(kind, column_type=0, invert=False, value=False, column=None, lo=None, 
     return (kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode, list(children))
 
 
-def _emit(node: Node, columns: Columns, specs: list, notes: list[str]) -> int:
+def _emit(node: Node, columns: Columns, specs: list, notes: list[str], state=None) -> int:
     index = len(specs)
     specs.append(None)                      # preorder: the parent's slot comes first
     if isinstance(node, (All, Any)):
-        children = [_emit(o, columns, specs, notes) for o in node.operands]
+        children = [_emit(o, columns, specs, notes, state) for o in node.operands]
         specs[index] = _spec(NodeKind.NODE_ALL if isinstance(node, All) else NodeKind.NODE_ANY, children=children)
         return index
     if isinstance(node, Const):
         specs[index], note = _spec(NodeKind.NODE_CONST, value=node.value), "const"
+    elif isinstance(node, GroupTest) and state is not None:
+        specs[index], note = _placed_group_spec(node, state, specs)
     elif isinstance(node, GroupTest):
         specs[index], note = _group_spec(node, columns)
+    elif node.field.kind is Kind.RUNNING_TASKS and state is not None:
+        specs[index], note = _count_spec(intervals.of(node.expr), state.running), "runningTasksCount: placed state"
     elif node.field.kind in intervals.NUMERIC_KINDS:
         specs[index], note = _numeric_spec(node, columns)
     else:
@@ -102,6 +118,32 @@ def _numeric_spec(node: ColumnTest, columns: Columns):
     runs = outside if invert else keys
     return _ranges_spec(column, ColumnType.COL_I64, runs, invert), f"{node.field}: {len(runs)} int64 range(s)" + (
         ", inverted" if invert else "")
+
+
+def _count_spec(keys, counts: np.ndarray):
+    """Ranges over an int64 count (never negative) that ``keys`` selects."""
+    keys = intervals.intersect(keys, intervals.EVERYTHING)
+    if not keys or keys == intervals.EVERYTHING:
+        return _spec(NodeKind.NODE_CONST, value=bool(keys))
+    outside = intervals.complement(keys)
+    invert = len(outside) < len(keys)
+    return _ranges_spec(counts, ColumnType.COL_I64, outside if invert else keys, invert)
+
+
+def _placed_group_spec(node: GroupTest, state, specs: list):
+    """A ``task:group`` leaf over a placer's counts: tasks on the row (``exists``), tasks in a
+    group the leaf names (``==``, ``in``, ``=~``), or, negated, tasks but none of those."""
+    leaf, some = node.leaf, [(1, INT_MAX)]
+    if isinstance(leaf, ir.Exists):
+        spec = _ranges_spec(state.group_total, ColumnType.COL_I64, some if leaf.present else [(0, 0)], node.invert)
+        return spec, "task:group: placed state"
+    hits = state.group_hits(leaf)
+    if not leaf.negated:
+        return _ranges_spec(hits, ColumnType.COL_I64, some, node.invert), "task:group: placed state"
+    children = [len(specs), len(specs) + 1]             # runs a task, and none the leaf names
+    specs += [_ranges_spec(state.group_total, ColumnType.COL_I64, some, False),
+              _ranges_spec(hits, ColumnType.COL_I64, [(0, 0)], False)]
+    return _spec(NodeKind.NODE_ALL, invert=node.invert, children=children), "task:group: placed state"
 
 
 def _dictionary_column(field: ir.Field, columns: Columns) -> DictionaryColumn | None:
@@ -221,15 +263,15 @@ def _group_spec(node: GroupTest, columns: Columns):
     if isinstance(leaf, ir.Exists):
         mode = GroupMode.GROUP_NONEMPTY if leaf.present else GroupMode.GROUP_EMPTY
     else:
-        table[:len(groups.dictionary)] = _group_hits(leaf, groups.dictionary)
+        table[:len(groups.dictionary)] = group_hits(leaf, groups.dictionary)
         mode = GroupMode.GROUP_NONE if leaf.negated else GroupMode.GROUP_ANY
     spec = _spec(NodeKind.NODE_GROUP, invert=node.invert, table=table, offsets=groups.offsets,
                  group_codes=groups.codes, mode=mode)
     return spec, f"task:group: {len(groups.dictionary)} groups, {len(groups.codes)} (instance, group) pairs"
 
 
-def _group_hits(leaf: ir.Leaf, dictionary: tuple[str, ...]) -> list[bool]:
-    """Which groups of the dictionary the leaf's values or pattern name."""
+def group_hits(leaf: ir.Leaf, dictionary) -> list[bool]:
+    """Which of the group names in ``dictionary`` the leaf's values or pattern name."""
     if isinstance(leaf, ir.OneOf):
         return [group in leaf.values for group in dictionary]
     regex = compile_pattern(leaf.pattern)
@@ -242,7 +284,7 @@ def _bits_spec(node: GroupTest, groups, bitmap: np.ndarray):
     if isinstance(leaf, ir.Exists):
         mode = GroupMode.GROUP_NONEMPTY if leaf.present else GroupMode.GROUP_EMPTY
     else:
-        mask = sum(1 << code for code, hit in enumerate(_group_hits(leaf, groups.dictionary)) if hit)
+        mask = sum(1 << code for code, hit in enumerate(group_hits(leaf, groups.dictionary)) if hit)
         mode = GroupMode.GROUP_NONE if leaf.negated else GroupMode.GROUP_ANY
     column_type = {1: ColumnType.COL_U8, 2: ColumnType.COL_U16, 4: ColumnType.COL_U32,
                    8: ColumnType.COL_I64}[bitmap.dtype.itemsize]

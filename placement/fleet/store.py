@@ -63,9 +63,7 @@ class GrowingCodes:
             return self.absent_code
         if value is VALUELESS:
             return self.absent_code + 1
-        if self._lookup is None:
-            self._lookup = {v: c for v, c in zip(self.values, self.column(0).value_codes.tolist())}
-        code = self._lookup.get(value)
+        code = self.find(value)
         if code is None:
             code = self._lookup[value] = len(self.values) + 2
             self.values.append(value)
@@ -75,6 +73,16 @@ class GrowingCodes:
                 self.codes = self.codes.astype(code_dtype(code + 1))
                 self.owned = True
         return code
+
+    def find(self, value) -> int | None:
+        """The code of ``value`` if the column has it (nothing is added)."""
+        if value is ABSENT:
+            return self.absent_code
+        if value is VALUELESS:
+            return self.absent_code + 1
+        if self._lookup is None:
+            self._lookup = {v: c for v, c in zip(self.values, self.column(0).value_codes.tolist())}
+        return self._lookup.get(value)
 
     def value_at(self, row: int):
         code = int(self.codes[row])
@@ -229,7 +237,7 @@ class FleetStore:
         each one the first time it changes."""
         n = len(columns)
         self.size = self.live = n
-        self.capacity = n
+        self.capacity = max(1, n)
         self.epoch = 0                                     # changes when the number buffers are replaced
         self.alive = np.zeros(self.capacity, dtype=np.uint8)
         self.alive[:n] = 1
@@ -242,14 +250,16 @@ class FleetStore:
         self.attributes = {name: GrowingCodes(column, self.capacity) for name, column in columns.attributes.items()}
         source = {"agent_version": columns.agent_version, "registered_at": columns.registered_at,
                   "running_tasks": columns.running_tasks, **columns.resources}
-        self.numbers = dict(source)
-        self._borrowed = set(NUMBERS)
+        self.numbers = {name: source[name] if n == self.capacity else _grown(source[name], self.capacity,
+                                                                              _NUMBER_FILL.get(name, 0))
+                        for name in NUMBERS}
+        self._borrowed = set(NUMBERS) if n == self.capacity else set()
         self.ports = list(columns.ports)
         self.tasks = TaskTable()
         self._add_tasks(columns, 0)
         self.journal: list[tuple] = []
         self.journal_start = 0
-        self.listeners: weakref.WeakSet = weakref.WeakSet()   # objects with a journal_cursor
+        self.listeners: weakref.WeakSet = weakref.WeakSet()   # with journal_cursor, before_compaction()
         self.version = next(versions)
         self._cache: dict[str, tuple] = {}
 
@@ -401,7 +411,10 @@ class FleetStore:
             self.compact()
 
     def compact(self) -> None:
-        """Drop the dead rows; every later row moves up (fleet order is kept)."""
+        """Drop the dead rows; every later row moves up (fleet order is kept). Listeners catch
+        up first, so that for each of them the compaction starts its next batch of events."""
+        for listener in list(self.listeners):
+            listener.before_compaction()
         keep = np.flatnonzero(self.alive[:self.size])
         old_to_new = np.full(self.size, -1, dtype=np.int64)
         old_to_new[keep] = np.arange(len(keep))

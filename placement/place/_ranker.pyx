@@ -1,33 +1,48 @@
-"""The placement ranker: picks an instance for each task, without the GIL.
+"""The placement ranker: which instance each task goes to, without the GIL, whatever its demand.
 
-Three ways to the same answer (the least key under the strategies in order, then the lowest
-position, or a seeded draw where the chain says so), and the Python ``Placer`` picks one:
+A placer keeps one index per kind of request (group, constraints, strategies), and the index
+serves every demand of that kind. It files the instances that may take a task of the kind
+(eligible, and every constraint holds: ``allowed``); whether one fits a task (cpu, memory, GPUs,
+ports) is a question asked while ranking:
 
-- ``HeapIndex`` (no ``random`` in the chain): every instance that can take the task now sits in
-  the binary heap of its cell, the instances sharing all its spread buckets, ordered by the
-  per-instance keys (binpack amounts, per-instance spread counts, position). Within a cell the
-  bucket keys are equal, so the best instance overall is the best of the cells' tops:
-  O(cells + log instances) per task.
-- ``DrawIndex`` (``random`` first): the instances that can take the task now, as a Fenwick tree
-  over positions; the draw picks the k-th of them in position order, O(log instances) per task.
-- ``place_batch`` scans: per task it compacts the candidate list, applies the strategies in
-  order, each keeping only the instances with the least key, and breaks the remaining ties by
-  position or a draw. O(candidates) per task; the way for ``random`` after other strategies and
-  for random final ties.
+- ``TreeIndex`` (no ``random``): per cell (the instances sharing all their spread buckets) a
+  treap ordered by the instance keys (binpack amounts, tasks of the group on the instance), then
+  position, each node knowing the most cpu, memory and GPUs below it. A cell's best instance that
+  fits is its leftmost node that fits, found by skipping subtrees without enough: under
+  binpack(memory) a successor search on memory, cpu, GPUs and ports checked on the way. The best
+  overall is the best of the cells' (spread counts compared live). With ``stop`` it ranks the
+  other way round, for scale-in.
+- ``DrawIndex`` (``random`` first): the allowed instances as bits per block of 64 rows, with a
+  Fenwick tree of counts. A draw picks the k-th allowed instance; one that does not fit is drawn
+  again, RANDOM_TRIES times, and then the draw is among the fitting ones (blocks without enough
+  skipped). The reference placer draws the same way.
+- ``ScanIndex`` (``random`` after another strategy, random final ties): per task a pass over the
+  rows, each strategy keeping the instances with the least key: O(instances) per task.
 
-An index is built once for one kind of request (group, demand, constraints, strategies) and kept
-across calls: ``update(rows)`` re-files instances whose state changed since (placements of other
-requests, released tasks), so a call costs O(tasks · log instances), not O(instances). Everything
-updates the shared state arrays in place. The ``Placer`` prepares and validates every array; the
-loops only trust them.
+The ``State`` logs every row whose state changes; an index re-files the rows logged since it
+last ran (``catch_up``), and the rows of its own placements at once. Every array comes checked
+from ``placement.place.indexes`` (``point``); the loops trust them.
 """
+cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
-from libc.stdlib cimport qsort
+
+from placement.place._state cimport Demand, State, fill_demand
 
 import numpy as np
 
-DEF MAX_STRATEGIES = 5
-DEF MAX_TALLIES = 4
+NO_PORTS = np.zeros(1, dtype=np.int64)
+
+cdef extern from *:
+    """
+    static inline int placement_popcount(unsigned long long x) { return __builtin_popcountll(x); }
+    static inline int placement_ctz(unsigned long long x) { return __builtin_ctzll(x); }
+    """
+    int popcount "placement_popcount"(unsigned long long x) noexcept nogil
+    int trailing_zeros "placement_ctz"(unsigned long long x) noexcept nogil
+
+
+class Stale(Exception):
+    """The index is behind the state's trimmed change log, or further behind than a rebuild costs."""
 
 
 cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
@@ -39,489 +54,655 @@ cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
     return z ^ (z >> 31)
 
 
-cdef struct Ranking:
-    int strategies
-    int kind[MAX_STRATEGIES]
-    const uint32_t* bucket_of[MAX_STRATEGIES]   # SPREAD_BUCKET: the instance's bucket
-    int64_t* bucket_count[MAX_STRATEGIES]       # SPREAD_BUCKET: tasks of the group per bucket
-    int64_t* cpu
-    int64_t* memory
-    int64_t* gpu
-    int64_t* group_count
-    int tallies
-    int64_t* tally[MAX_TALLIES]                 # more per-row task counts, each one up per task placed
-    uint8_t* allowed
-    int64_t need_cpu                            # the task's demand
-    int64_t need_memory
-    int64_t need_gpu
-    bint leave                                  # a placed-on instance takes no more (ports, distinctInstance)
+cdef inline uint64_t priority(int64_t row) noexcept nogil:
+    """A treap node's heap priority: a hash of its row, so a tree's shape is reproducible."""
+    cdef uint64_t state = <uint64_t>row
+    return splitmix64(&state)
 
 
-cdef inline int64_t key_of(const Ranking* r, int s, int64_t i) noexcept nogil:
-    cdef int kind = r.kind[s]
-    if kind == BINPACK_CPU:
-        return r.cpu[i]
-    if kind == BINPACK_MEMORY:
-        return r.memory[i]
-    if kind == SPREAD_INSTANCE:
-        return r.group_count[i]
-    return r.bucket_count[s][r.bucket_of[s][i]]
+cdef void* address(object array):
+    return <void*><uintptr_t>array.__array_interface__["data"][0]
 
 
-cdef const void* address(object array):
-    return <const void*><uintptr_t>array.__array_interface__["data"][0]
-
-
-cdef Py_ssize_t prepare(Ranking* r, dict state, list strategies, int64_t need_cpu, int64_t need_memory,
-                        int64_t need_gpu, bint leave) except -1:
-    """Point ``r`` at the state arrays and strategies after checking them; returns the row count."""
-    cdef Py_ssize_t n = len(state["cpu"])
-    cdef int s
-    tallies = state.get("tallies", [])
-    if len(strategies) > MAX_STRATEGIES or len(tallies) > MAX_TALLIES:
-        raise ValueError("too many strategies or tallies")
-    for name, array in [(name, state[name]) for name in ("cpu", "memory", "gpu", "group_count")] + \
-            [("tallies", tally) for tally in tallies]:
-        if array.dtype != np.int64 or len(array) != n or not array.flags.c_contiguous:
-            raise ValueError(f"state {name} must be contiguous int64 of length {n}")
-    if len({id(array) for array in [state["group_count"], *tallies]}) != 1 + len(tallies):
-        raise ValueError("a tally is counted twice")
-    if state["allowed"].dtype != np.uint8 or len(state["allowed"]) != n or not state["allowed"].flags.c_contiguous:
-        raise ValueError("state allowed must be contiguous uint8")
-    r.cpu = <int64_t*>address(state["cpu"])
-    r.memory = <int64_t*>address(state["memory"])
-    r.gpu = <int64_t*>address(state["gpu"])
-    r.group_count = <int64_t*>address(state["group_count"])
-    r.allowed = <uint8_t*>address(state["allowed"])
-    r.tallies = len(tallies)
-    for s, tally in enumerate(tallies):
-        r.tally[s] = <int64_t*>address(tally)
-    r.need_cpu, r.need_memory, r.need_gpu, r.leave = need_cpu, need_memory, need_gpu, leave
-    r.strategies = len(strategies)
-    for s, (kind, bucket_of, bucket_count) in enumerate(strategies):
-        if kind not in (BINPACK_CPU, BINPACK_MEMORY, SPREAD_INSTANCE, SPREAD_BUCKET, RANDOM):
-            raise ValueError(f"unknown strategy kind {kind}")
-        r.kind[s] = kind
-        if kind == SPREAD_BUCKET:
-            if bucket_of.dtype != np.uint32 or len(bucket_of) != n or bucket_count.dtype != np.int64 \
-                    or not bucket_of.flags.c_contiguous or not bucket_count.flags.c_contiguous \
-                    or (n and int(bucket_of.max()) >= len(bucket_count)):
-                raise ValueError("spread buckets are inconsistent")
-            r.bucket_of[s] = <const uint32_t*>address(bucket_of)
-            r.bucket_count[s] = <int64_t*>address(bucket_count)
-    return n
-
-
-cdef inline bint fits(const Ranking* r, int64_t i) noexcept nogil:
-    return r.allowed[i] and r.cpu[i] >= r.need_cpu and r.memory[i] >= r.need_memory and r.gpu[i] >= r.need_gpu
-
-
-cdef inline void commit(Ranking* r, int64_t i) noexcept nogil:
-    cdef int s
-    r.cpu[i] -= r.need_cpu
-    r.memory[i] -= r.need_memory
-    r.gpu[i] -= r.need_gpu
-    r.group_count[i] += 1
-    for s in range(r.tallies):
-        r.tally[s][i] += 1
-    for s in range(r.strategies):
-        if r.kind[s] == SPREAD_BUCKET:
-            r.bucket_count[s][r.bucket_of[s][i]] += 1
-    if r.leave:
-        r.allowed[i] = 0
-
-
-cdef inline bint before(const Ranking* r, int64_t a, int64_t b, bint instance_keys_only) noexcept nogil:
-    """Whether ``a`` ranks before ``b``: keys in strategy order, then position."""
-    cdef int s
-    cdef int64_t ka, kb
-    for s in range(r.strategies):
-        if instance_keys_only and r.kind[s] == SPREAD_BUCKET:
-            continue
-        ka = key_of(r, s, a)
-        kb = key_of(r, s, b)
-        if ka != kb:
-            return ka < kb
-    return a < b
-
-
-def _rows(object rows, Py_ssize_t n):
-    """``rows`` as a checked int64 view: every one a row of the fleet."""
-    array = np.ascontiguousarray(rows, dtype=np.int64)
-    if array.ndim != 1 or (len(array) and (int(array.min()) < 0 or int(array.max()) >= n)):
-        raise ValueError("rows out of range")
+def _checked(array, dtype, length, what):
+    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1 or not array.flags.c_contiguous \
+            or (length is not None and len(array) != length):
+        raise ValueError(f"{what} must be a contiguous {np.dtype(dtype).name} array"
+                         + (f" of length {length}" if length is not None else ""))
     return array
 
 
-cdef int descending(const void* a, const void* b) noexcept nogil:
-    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
-    return (x < y) - (x > y)
+cdef class Index:
+    """What every index shares: the request's group, constraints and strategies, and the state."""
 
+    def __init__(self, State state, spec):
+        self.state = state
+        self.group = spec.group
+        if not 0 <= self.group < state.groups:
+            raise ValueError("no such group")
+        kinds = [int(kind) for kind in spec.kinds]
+        if len(kinds) > MAX_STRATEGIES or not all(BINPACK_CPU <= kind <= RANDOM for kind in kinds):
+            raise ValueError("at most five strategies of the known kinds")
+        self.chain.count = len(kinds)
+        self.chain.keys = self.chain.buckets = 0
+        for s, kind in enumerate(kinds):
+            self.chain.kind[s] = kind
+            if kind == SPREAD_BUCKET:
+                self.chain.slot[s] = self.chain.buckets
+                self.chain.buckets += 1
+            elif kind != RANDOM:
+                self.chain.slot[s] = self.chain.keys
+                self.chain.keys += 1
+        self.point(spec)
+        self.seen = state.log_start + state.log_size
 
-cdef class _Index:
-    """What both indexes share: the checked state arrays and the request's demand."""
+    def point(self, spec):
+        """(Re)take the arrays ``spec`` names, after the state or a spread count was reallocated."""
+        cdef State state = self.state
+        n = state.capacity
+        group_count = _checked(spec.group_count, np.int64, n, "group_count")
+        masks = list(spec.masks)
+        if len(masks) > MAX_MASKS:
+            raise ValueError("too many constraints")
+        spreads = list(spec.spreads)
+        if len(spreads) != self.chain.buckets:
+            raise ValueError("one spread count per spread strategy")
+        for mask in masks:
+            _checked(mask, np.uint8, n, "a constraint mask")
+        for spread in spreads:
+            _checked(spread.bucket_of, np.uint32, n, "bucket_of")
+            _checked(spread.counts, np.int64, None, "bucket counts")
+            if state.n and int(spread.bucket_of[:state.n].max()) >= len(spread.counts):
+                raise ValueError("a bucket beyond its counts")
+        self.group_count = <int64_t*>address(group_count)
+        self.mask_count = len(masks)
+        for k, mask in enumerate(masks):
+            self.masks[k] = <const uint8_t*>address(mask)
+        for k, spread in enumerate(spreads):
+            self.bucket_of[k] = <const uint32_t*>address(spread.bucket_of)
+            self.bucket_count[k] = <int64_t*>address(spread.counts)
+        self.distinct = bool(spec.distinct)
+        self.pointed = spec.layout
+        self.spec = spec
+        self.resize(n)
 
-    cdef Ranking r
-    cdef Py_ssize_t n
-    cdef readonly dict state          # keeps the arrays ``r`` points into alive
-    cdef readonly list strategies
-    cdef int64_t[::1] tasks_here      # per row: tasks placed on it by the running call (0 between calls)
-    cdef int64_t[::1] rows_out, counts_out
-    cdef Py_ssize_t distinct
-
-    def __init__(self, dict state, list strategies, int64_t need_cpu, int64_t need_memory, int64_t need_gpu,
-                 bint leave_after_placing):
-        self.n = prepare(&self.r, state, strategies, need_cpu, need_memory, need_gpu, leave_after_placing)
-        self.state, self.strategies = state, strategies
-        self.tasks_here = np.zeros(self.n, dtype=np.int64)
-
-    cdef int begin(self, Py_ssize_t count, int64_t[::1] chosen, int64_t[::1] rows, int64_t[::1] counts) except -1:
-        """Check a call's output arrays: ``chosen`` per task; ``rows`` and ``counts`` receive the
-        distinct rows placed on, in first-placed order, with their tasks."""
-        if not 0 <= count <= len(chosen) or len(rows) < min(count, self.n) or len(counts) < len(rows):
-            raise ValueError("count or output arrays out of range")
-        self.rows_out, self.counts_out, self.distinct = rows, counts, 0
-
-    cdef inline void take(self, int64_t i) noexcept nogil:
-        """Place one task on ``i``: move the state, count the row, re-file it."""
-        commit(&self.r, i)
-        if self.tasks_here[i] == 0:
-            self.rows_out[self.distinct] = i
-            self.distinct += 1
-        self.tasks_here[i] += 1
-        self.refile(i)
-
-    cdef Py_ssize_t end(self) noexcept nogil:
-        cdef Py_ssize_t j
-        for j in range(self.distinct):
-            self.counts_out[j] = self.tasks_here[self.rows_out[j]]
-            self.tasks_here[self.rows_out[j]] = 0
-        return self.distinct
-
-    def update(self, rows) -> None:
-        """Re-file ``rows`` (any order, repeats allowed) after their state changed outside the index."""
-        cdef int64_t[::1] checked = _rows(rows, self.n)
-        cdef Py_ssize_t j
-        with nogil:
-            for j in range(len(checked)):
-                self.refile(checked[j])
-
-    cdef void refile(self, int64_t i) noexcept nogil:
+    def resize(self, Py_ssize_t capacity):
         pass
 
+    cdef bint allowed(self, Py_ssize_t row) noexcept nogil:
+        cdef int k
+        if not self.state.eligible[row]:
+            return 0
+        for k in range(self.mask_count):
+            if not self.masks[k][row]:
+                return 0
+        return not (self.distinct and self.group_count[row] > 0)
 
-cdef class HeapIndex(_Index):
-    """Per-cell binary heaps with the position of every instance in them (-1: not a candidate)."""
+    cdef int64_t key(self, Py_ssize_t row, int s) noexcept nogil:
+        """Strategy ``s``'s key of ``row`` now (least first)."""
+        cdef int kind = self.chain.kind[s]
+        if kind == BINPACK_CPU:
+            return self.state.cpu[row]
+        if kind == BINPACK_MEMORY:
+            return self.state.memory[row]
+        if kind == SPREAD_INSTANCE:
+            return self.group_count[row]
+        if kind == SPREAD_BUCKET:
+            return self.bucket_count[self.chain.slot[s]][self.bucket_of[self.chain.slot[s]][row]]
+        return 0
 
-    cdef int64_t[::1] cell_of, start, size, heap, where
-    cdef int64_t[::1] repair          # slots to sift down after a bulk update
-    cdef uint8_t[::1] marked          # per slot: already in ``repair``
-    cdef Py_ssize_t cells
+    cdef int64_t stop_key(self, Py_ssize_t row, int s) noexcept nogil:
+        """Strategy ``s``'s key of ``row`` for scale-in, where the most comes first (negated): a
+        binpack amount counts the resource the instance would have after its last task stopped."""
+        cdef int kind = self.chain.kind[s]
+        cdef int64_t last = self.state.last_task(row, self.group)
+        if kind == BINPACK_CPU:
+            return -(self.state.cpu[row] + self.state.task_table[last].cpu)
+        if kind == BINPACK_MEMORY:
+            return -(self.state.memory[row] + self.state.task_table[last].memory)
+        return -self.key(row, s)
 
-    def __init__(self, dict state, list strategies, cell_of, Py_ssize_t cells, int64_t need_cpu,
-                 int64_t need_memory, int64_t need_gpu, bint leave_after_placing):
-        _Index.__init__(self, state, strategies, need_cpu, need_memory, need_gpu, leave_after_placing)
-        cdef int s
-        for s in range(self.r.strategies):
-            if self.r.kind[s] == RANDOM:
-                raise ValueError("random needs a DrawIndex or place_batch")
-        cell_array = np.ascontiguousarray(cell_of, dtype=np.int64)
-        if len(cell_array) != self.n or cells < 1 or (self.n and not 0 <= int(cell_array.min())
-                                                      <= int(cell_array.max()) < cells):
+    cdef int refile(self, Py_ssize_t row) except -1 nogil:
+        return 0
+
+    cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil:
+        return -1
+
+    cdef void begin(self) noexcept nogil:
+        pass
+
+    def catch_up(self):
+        """Re-file the rows logged since this index last ran (``Stale``: rebuilding costs less)."""
+        if not self.caught_up():
+            raise Stale()
+
+    cdef bint caught_up(self) except -1:
+        cdef State state = self.state
+        cdef Py_ssize_t sequence, end = state.log_start + state.log_size
+        if self.seen == end:
+            return 1
+        if self.seen < state.log_start or end - self.seen > state.n // 4 + 64:
+            return 0
+        with nogil:
+            for sequence in range(self.seen, end):
+                self.refile(state.log_at(sequence))
+        self.seen = end
+        return 1
+
+    cdef Py_ssize_t run(self, Py_ssize_t count, const Demand* demand, uint64_t* rng, int64_t* rows,
+                        int64_t* tasks, int64_t* ports) except -1 nogil:
+        cdef Py_ssize_t t, placed = 0
+        cdef int64_t row
+        self.begin()
+        for t in range(count):
+            row = self.choose(demand, rng)
+            if row < 0:
+                break
+            rows[t] = row
+            tasks[t] = self.state.place(row, self.group, demand, ports + t * demand.port_count)
+            self.refile(row)
+            placed += 1
+        self.seen = self.state.log_start + self.state.log_size
+        return placed
+
+    def place(self, Py_ssize_t count, int64_t cpu, int64_t memory, int64_t gpu, ports, uint64_t seed):
+        """Place up to ``count`` tasks with this demand (call ``catch_up`` first); returns
+        (rows, task numbers, host ports per task in request order, generator state)."""
+        cdef Demand demand
+        cdef Py_ssize_t port_count = len(ports)
+        cdef int64_t[::1] wanted = np.ascontiguousarray(ports, dtype=np.int64) if port_count else NO_PORTS
+        if count < 0:
+            raise ValueError("negative count")
+        fill_demand(self.state, &demand, cpu, memory, gpu, wanted, port_count)
+        rows, tasks = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+        host = np.empty((count, port_count), dtype=np.int64)
+        cdef int64_t[::1] row_view = rows, task_view = tasks
+        cdef int64_t[:, ::1] host_view = host
+        cdef uint64_t rng = seed
+        cdef Py_ssize_t placed
+        cdef int64_t* host_out = &host_view[0, 0] if count and port_count else <int64_t*>&wanted[0]
+        with nogil:
+            placed = self.run(count, &demand, &rng, &row_view[0] if count else NULL,
+                              &task_view[0] if count else NULL, host_out)
+        return rows[:placed], tasks[:placed], host[:placed], rng
+
+
+# -- the treap, for chains without random ---------------------------------------------------------
+
+@cython.final
+cdef class TreeIndex(Index):
+    """Per cell a treap of the allowed instances by (instance keys, position)."""
+
+    def __init__(self, State state, spec, bint stop=False):
+        self.stop = stop
+        self.arrays = {}
+        self.cells = 0
+        Index.__init__(self, state, spec)
+        cdef Py_ssize_t row
+        with nogil:
+            for row in range(state.n):
+                self.refile(row)
+
+    def resize(self, Py_ssize_t capacity):
+        self.key_count = self.chain.keys + (2 if self.stop else 0)
+        spec = self.spec
+        old = self.arrays
+        sizes = {"left": capacity, "right": capacity, "filed": capacity, "keys": capacity * max(1, self.key_count),
+                 "most": 3 * capacity, "root": spec.cell_capacity, "best": spec.cell_capacity}
+        for name, size in sizes.items():
+            if name not in old or len(old[name]) != size:
+                grown = np.full(size, -1, dtype=np.int64)
+                if name in old:
+                    keep = min(size, len(old[name]))
+                    grown[:keep] = old[name][:keep]
+                self.arrays[name] = grown
+        self.left, self.right = <int64_t*>address(self.arrays["left"]), <int64_t*>address(self.arrays["right"])
+        self.filed, self.keys = <int64_t*>address(self.arrays["filed"]), <int64_t*>address(self.arrays["keys"])
+        self.most = <int64_t*>address(self.arrays["most"])
+        self.root, self.best = <int64_t*>address(self.arrays["root"]), <int64_t*>address(self.arrays["best"])
+        cell_of = _checked(spec.cell_of, np.int64, capacity, "cell_of")
+        cell_bucket = _checked(spec.cell_bucket, np.uint32, spec.cell_capacity * max(1, self.chain.buckets),
+                               "cell_bucket")
+        cells = int(spec.cells)
+        if not 0 <= cells <= spec.cell_capacity or (self.state.n and not 0 <= int(cell_of[:self.state.n].min())
+                                                    <= int(cell_of[:self.state.n].max()) < max(1, cells)):
             raise ValueError("cells out of range")
-        sizes = np.bincount(cell_array, minlength=cells).astype(np.int64)
-        self.cell_of, self.cells = cell_array, cells
-        self.start = np.cumsum(sizes) - sizes
-        self.size = np.zeros(cells, dtype=np.int64)
-        self.heap = np.empty(max(1, self.n), dtype=np.int64)
-        self.where = np.full(self.n, -1, dtype=np.int64)
-        self.repair = np.empty(max(1, self.n), dtype=np.int64)
-        self.marked = np.zeros(max(1, self.n), dtype=np.uint8)
-        cdef Py_ssize_t cell, j, i
-        with nogil:
-            for i in range(self.n):           # position order, then heapify each cell
-                if fits(&self.r, i):
-                    cell = self.cell_of[i]
-                    self.put(i, self.start[cell] + self.size[cell])
-                    self.size[cell] += 1
-            for cell in range(cells):
-                for j in range(self.size[cell] // 2 - 1, -1, -1):
-                    self.sift_down(cell, j)
+        self.cell_of, self.cell_bucket, self.cells = <const int64_t*>address(cell_of), \
+            <const uint32_t*>address(cell_bucket), cells
+        self.arrays["cell_of"], self.arrays["cell_bucket"] = cell_of, cell_bucket
 
-    def __len__(self) -> int:
-        return int(np.asarray(self.size).sum())
+    def __len__(self):
+        return int(np.count_nonzero(self.arrays["filed"][:self.state.n] >= 0))
 
-    cdef inline void put(self, int64_t i, Py_ssize_t at) noexcept nogil:
-        self.heap[at] = i
-        self.where[i] = at
+    cdef bint less(self, int64_t a, int64_t b) noexcept nogil:
+        """Within a cell: cached keys, then position."""
+        cdef int j
+        cdef int64_t ka, kb
+        for j in range(self.key_count):
+            ka, kb = self.keys[a * self.key_count + j], self.keys[b * self.key_count + j]
+            if ka != kb:
+                return ka < kb
+        return a < b
 
-    cdef void sift_up(self, Py_ssize_t cell, Py_ssize_t at) noexcept nogil:
-        cdef Py_ssize_t base = self.start[cell], parent
-        cdef int64_t item = self.heap[base + at]
-        while at > 0:
-            parent = (at - 1) // 2
-            if not before(&self.r, item, self.heap[base + parent], True):
-                break
-            self.put(self.heap[base + parent], base + at)
-            at = parent
-        self.put(item, base + at)
+    cdef void pull(self, int64_t t) noexcept nogil:
+        cdef int64_t l = self.left[t], r = self.right[t]
+        cdef int d
+        self.most[3 * t], self.most[3 * t + 1], self.most[3 * t + 2] = \
+            self.state.cpu[t], self.state.memory[t], self.state.gpu[t]
+        for d in range(3):
+            if l >= 0 and self.most[3 * l + d] > self.most[3 * t + d]:
+                self.most[3 * t + d] = self.most[3 * l + d]
+            if r >= 0 and self.most[3 * r + d] > self.most[3 * t + d]:
+                self.most[3 * t + d] = self.most[3 * r + d]
 
-    cdef void sift_down(self, Py_ssize_t cell, Py_ssize_t at) noexcept nogil:
-        cdef Py_ssize_t base = self.start[cell], size = self.size[cell], child
-        cdef int64_t item = self.heap[base + at]
-        while True:
-            child = 2 * at + 1
-            if child >= size:
-                break
-            if child + 1 < size and before(&self.r, self.heap[base + child + 1], self.heap[base + child], True):
-                child += 1
-            if not before(&self.r, self.heap[base + child], item, True):
-                break
-            self.put(self.heap[base + child], base + at)
-            at = child
-        self.put(item, base + at)
+    cdef void split(self, int64_t t, int64_t x, int64_t* lower, int64_t* upper) noexcept nogil:
+        """Split treap ``t`` into the nodes before ``x`` and those after it."""
+        cdef int64_t a, b
+        if t < 0:
+            lower[0] = upper[0] = -1
+        elif self.less(t, x):
+            self.split(self.right[t], x, &a, &b)
+            self.right[t] = a
+            self.pull(t)
+            lower[0], upper[0] = t, b
+        else:
+            self.split(self.left[t], x, &a, &b)
+            self.left[t] = b
+            self.pull(t)
+            lower[0], upper[0] = a, t
 
-    def update(self, rows) -> None:
-        """Re-file ``rows`` (any order, repeats allowed) after their state changed outside the
-        index. Several keys may have changed at once, and one sift per row cannot repair that (a
-        sift compares with rows still out of place), so first every row joins, stays in or
-        leaves its heap, then the heaps are repaired as heapify does, sifting down bottom-up,
-        but only from the slots touched and along their paths to the top: O(rows · log² n)."""
-        cdef int64_t[::1] checked = _rows(rows, self.n)
-        touched_buffer = np.empty(max(1, 2 * len(checked)), dtype=np.int64)
-        cdef int64_t[::1] touched = touched_buffer       # (cell, slot) pairs
-        cdef Py_ssize_t j, k = 0, slots = 0, cell, at, last
-        cdef int64_t i, g
-        with nogil:
-            for j in range(len(checked)):
-                i = checked[j]
-                cell = self.cell_of[i]
-                if fits(&self.r, i):
-                    if self.where[i] < 0:
-                        self.put(i, self.start[cell] + self.size[cell])
-                        self.size[cell] += 1
-                    at = self.where[i]
-                elif self.where[i] >= 0:
-                    at = self.where[i]
-                    self.where[i] = -1
-                    self.size[cell] -= 1
-                    last = self.start[cell] + self.size[cell]
-                    if at == last:
-                        continue
-                    self.put(self.heap[last], at)
-                else:
-                    continue
-                touched[2 * k], touched[2 * k + 1] = cell, at
-                k += 1
-            for j in range(k):
-                cell = touched[2 * j]
-                at = touched[2 * j + 1] - self.start[cell]
-                while at < self.size[cell]:       # a slot past the end was emptied by a later row
-                    g = self.start[cell] + at
-                    if self.marked[g]:
-                        break                     # and so are all its ancestors
-                    self.marked[g] = 1
-                    self.repair[slots] = g
-                    slots += 1
-                    if at == 0:
-                        break
-                    at = (at - 1) // 2
-            qsort(&self.repair[0], slots, sizeof(int64_t), descending)
-            for j in range(slots):                # children before parents, as in heapify
-                g = self.repair[j]
-                self.marked[g] = 0
-                cell = self.cell_of[self.heap[g]]
-                self.sift_down(cell, g - self.start[cell])
+    cdef int64_t insert(self, int64_t t, int64_t x) noexcept nogil:
+        if t < 0 or priority(x) > priority(t):
+            self.split(t, x, &self.left[x], &self.right[x])
+            self.pull(x)
+            return x
+        if self.less(x, t):
+            self.left[t] = self.insert(self.left[t], x)
+        else:
+            self.right[t] = self.insert(self.right[t], x)
+        self.pull(t)
+        return t
 
-    cdef void refile(self, int64_t i) noexcept nogil:
-        """Put instance ``i`` where its state says: in its cell's heap at its key, or out. Right
-        when ``i`` is the only instance whose keys changed since the heap was last in order."""
-        cdef Py_ssize_t cell = self.cell_of[i], base = self.start[cell], at, last
-        cdef int64_t moved
-        if fits(&self.r, i):
-            if self.where[i] < 0:
-                at = self.size[cell]
-                self.size[cell] += 1
-                self.put(i, base + at)
+    cdef int64_t merge(self, int64_t a, int64_t b) noexcept nogil:
+        if a < 0:
+            return b
+        if b < 0:
+            return a
+        if priority(a) > priority(b):
+            self.right[a] = self.merge(self.right[a], b)
+            self.pull(a)
+            return a
+        self.left[b] = self.merge(a, self.left[b])
+        self.pull(b)
+        return b
+
+    cdef int64_t erase(self, int64_t t, int64_t x) noexcept nogil:
+        if t == x:
+            return self.merge(self.left[t], self.right[t])
+        if self.less(x, t):
+            self.left[t] = self.erase(self.left[t], x)
+        else:
+            self.right[t] = self.erase(self.right[t], x)
+        self.pull(t)
+        return t
+
+    cdef int64_t first_fit(self, int64_t t, const Demand* demand) noexcept nogil:
+        """The leftmost node of treap ``t`` that fits (-1: none)."""
+        cdef int64_t found
+        while t >= 0:
+            if self.most[3 * t] < demand.cpu or self.most[3 * t + 1] < demand.memory \
+                    or self.most[3 * t + 2] < demand.gpu:
+                return -1
+            found = self.first_fit(self.left[t], demand)
+            if found >= 0:
+                return found
+            if self.state.fits(t, demand):
+                return t
+            t = self.right[t]
+        return -1
+
+    cdef int refile(self, Py_ssize_t row) except -1 nogil:
+        cdef int64_t cell = self.filed[row]
+        cdef int s, j = 0
+        cdef int64_t* keys = self.keys + row * self.key_count
+        if cell >= 0:
+            self.root[cell] = self.erase(self.root[cell], row)
+            self.filed[row] = -1
+            self.best[cell] = UNKNOWN
+        if not (self.group_count[row] > 0 if self.stop else self.allowed(row)):
+            return 0
+        if self.stop:
+            keys[0] = self.state.active[row]           # instances not ACTIVE first
+            j = 1
+        for s in range(self.chain.count):
+            if self.chain.kind[s] != SPREAD_BUCKET:
+                keys[j] = self.stop_key(row, s) if self.stop else self.key(row, s)
+                j += 1
+        if self.stop:
+            keys[j] = -row                             # remaining ties: the highest position
+        cell = self.cell_of[row]
+        self.root[cell] = self.insert(self.root[cell], row)
+        self.filed[row] = cell
+        self.best[cell] = UNKNOWN
+        return 0
+
+    cdef bint before(self, int64_t a, int64_t ca, int64_t b, int64_t cb) noexcept nogil:
+        """Across cells: the chain in order (spread counts live), then position."""
+        cdef int s, j = 1 if self.stop else 0, slot
+        cdef int64_t ka, kb
+        if self.stop and self.keys[a * self.key_count] != self.keys[b * self.key_count]:
+            return self.keys[a * self.key_count] < self.keys[b * self.key_count]
+        for s in range(self.chain.count):
+            if self.chain.kind[s] == SPREAD_BUCKET:
+                slot = self.chain.slot[s]
+                ka = self.bucket_count[slot][self.cell_bucket[ca * self.chain.buckets + slot]]
+                kb = self.bucket_count[slot][self.cell_bucket[cb * self.chain.buckets + slot]]
+                if self.stop:
+                    ka, kb = -ka, -kb
             else:
-                at = self.where[i] - base
-            self.sift_up(cell, at)
-            self.sift_down(cell, self.where[i] - base)
-        elif self.where[i] >= 0:
-            at = self.where[i] - base
-            self.where[i] = -1
-            self.size[cell] -= 1
-            last = self.size[cell]
-            if at != last:
-                moved = self.heap[base + last]
-                self.put(moved, base + at)
-                self.sift_up(cell, at)
-                self.sift_down(cell, self.where[moved] - base)
+                ka, kb = self.keys[a * self.key_count + j], self.keys[b * self.key_count + j]
+                j += 1
+            if ka != kb:
+                return ka < kb
+        return a > b if self.stop else a < b
 
-    def place(self, Py_ssize_t count, int64_t[::1] chosen, uint64_t seed_state, int64_t[::1] rows,
-              int64_t[::1] counts):
-        """Place up to ``count`` tasks, writing the instances into ``chosen``; returns (tasks
-        placed, generator state, distinct rows), the state untouched: nothing is drawn here."""
-        self.begin(count, chosen, rows, counts)
-        cdef Py_ssize_t t, cell, best, placed = 0
-        cdef int64_t i
+    cdef void begin(self) noexcept nogil:
+        cdef Py_ssize_t cell
+        for cell in range(self.cells):
+            self.best[cell] = UNKNOWN
+
+    cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil:
+        cdef Py_ssize_t cell
+        cdef int64_t row, best = -1, best_cell = -1
+        for cell in range(self.cells):
+            if self.root[cell] < 0:
+                continue
+            row = self.best[cell]
+            if row == UNKNOWN:
+                row = self.root[cell]
+                if self.stop:
+                    while self.left[row] >= 0:
+                        row = self.left[row]
+                else:
+                    row = self.first_fit(row, demand)
+                self.best[cell] = row
+            if row >= 0 and (best < 0 or self.before(row, cell, best, best_cell)):
+                best, best_cell = row, cell
+        return best
+
+    def stop_tasks(self, Py_ssize_t count):
+        """Scale-in (``stop``): stop up to ``count`` tasks of the group one at a time; their numbers."""
+        if not self.stop:
+            raise ValueError("not a scale-in index")
+        out = np.empty(max(0, count), dtype=np.int64)
+        cdef int64_t[::1] view = out
+        cdef Py_ssize_t t, stopped = 0
+        cdef int64_t row, task
+        cdef Demand nothing
+        self.begin()
         with nogil:
             for t in range(count):
-                best = -1
-                for cell in range(self.cells):
-                    if self.size[cell] and (best < 0 or before(&self.r, self.heap[self.start[cell]],
-                                                               self.heap[self.start[best]], False)):
-                        best = cell
-                if best < 0:
+                row = self.choose(&nothing, NULL)
+                if row < 0:
                     break
-                i = self.heap[self.start[best]]
-                chosen[placed] = i
-                placed += 1
-                self.take(i)
-        return placed, seed_state, self.end()
+                task = self.state.last_task(row, self.group)
+                self.state.release(task)
+                view[t] = task
+                stopped += 1
+                self.refile(row)
+        self.seen = self.state.log_start + self.state.log_size
+        return out[:stopped]
 
 
-cdef class DrawIndex(_Index):
-    """The candidates as a Fenwick tree over positions, for chains that start with ``random``."""
+# -- draws, for chains that start with random -----------------------------------------------------
 
-    cdef uint8_t[::1] member
-    cdef int64_t[::1] tree           # 1-based Fenwick sums of ``member``
-    cdef int64_t total
-    cdef Py_ssize_t top              # the highest power of two <= n
+@cython.final
+cdef class DrawIndex(Index):
+    """The allowed instances as bits per block of 64 rows, a Fenwick tree of their counts."""
 
-    def __init__(self, dict state, list strategies, int64_t need_cpu, int64_t need_memory, int64_t need_gpu,
-                 bint leave_after_placing):
-        _Index.__init__(self, state, strategies, need_cpu, need_memory, need_gpu, leave_after_placing)
-        if not self.r.strategies or self.r.kind[0] != RANDOM:
+    def __init__(self, State state, spec):
+        self.arrays = {}
+        Index.__init__(self, state, spec)
+        if not self.chain.count or self.chain.kind[0] != RANDOM:
             raise ValueError("a DrawIndex is for chains that start with random")
-        self.member = np.zeros(self.n, dtype=np.uint8)
-        self.tree = np.zeros(self.n + 1, dtype=np.int64)
-        self.top = 1
-        while self.top * 2 <= self.n:
-            self.top *= 2
-        cdef Py_ssize_t i, up
+        cdef Py_ssize_t row
         with nogil:
-            for i in range(self.n):
-                self.member[i] = fits(&self.r, i)
-                self.total += self.member[i]
-                self.tree[i + 1] += self.member[i]
-                up = (i + 1) + ((i + 1) & -(i + 1))
-                if up <= self.n:
-                    self.tree[up] += self.tree[i + 1]
+            for row in range(state.n):
+                self.refile(row)
 
-    def __len__(self) -> int:
-        return self.total
-
-    cdef void refile(self, int64_t i) noexcept nogil:
-        cdef uint8_t now = fits(&self.r, i)
-        cdef int64_t delta = <int64_t>now - <int64_t>self.member[i]
-        cdef Py_ssize_t k = i + 1
-        if delta == 0:
+    def resize(self, Py_ssize_t capacity):
+        blocks = (capacity + 63) // 64
+        old = self.arrays
+        if old and len(old["bits"]) == blocks:
             return
-        self.member[i] = now
-        self.total += delta
-        while k <= self.n:
-            self.tree[k] += delta
-            k += k & -k
+        self.arrays = {"bits": np.zeros(blocks, dtype=np.uint64), "tree": np.zeros(blocks + 1, dtype=np.int64),
+                       "most": np.zeros(3 * blocks, dtype=np.int64)}
+        if old:
+            self.arrays["bits"][:len(old["bits"])] = old["bits"]
+            self.arrays["most"][:len(old["most"])] = old["most"]
+        self.blocks = blocks
+        self.top = 1
+        while self.top * 2 <= blocks:
+            self.top *= 2
+        self.bits, self.tree = <uint64_t*>address(self.arrays["bits"]), <int64_t*>address(self.arrays["tree"])
+        self.most = <int64_t*>address(self.arrays["most"])
+        cdef Py_ssize_t b, up
+        for b in range(blocks):                     # Fenwick sums from the bits, in O(blocks)
+            self.tree[b + 1] += popcount(self.bits[b])
+            up = (b + 1) + ((b + 1) & -(b + 1))
+            if up <= blocks:
+                self.tree[up] += self.tree[b + 1]
 
-    cdef inline int64_t select(self, int64_t k) noexcept nogil:
-        """The position of the ``k``-th candidate (0-based) in position order."""
+    def __len__(self):
+        return int(sum(bin(int(word)).count("1") for word in self.arrays["bits"]))
+
+    cdef int refile(self, Py_ssize_t row) except -1 nogil:
+        cdef Py_ssize_t block = row >> 6, k, base = block << 6, i
+        cdef uint64_t bit = (<uint64_t>1) << (row & 63), word
+        cdef bint now = self.allowed(row), was = (self.bits[block] & bit) != 0
+        cdef int64_t delta = <int64_t>now - <int64_t>was
+        if delta:
+            self.bits[block] ^= bit
+            k = block + 1
+            while k <= self.blocks:
+                self.tree[k] += delta
+                k += k & -k
+        self.most[3 * block] = self.most[3 * block + 1] = self.most[3 * block + 2] = -1
+        word = self.bits[block]
+        while word:                                  # the most of each resource among the members
+            i = base + trailing_zeros(word)
+            word &= word - 1
+            if self.state.cpu[i] > self.most[3 * block]:
+                self.most[3 * block] = self.state.cpu[i]
+            if self.state.memory[i] > self.most[3 * block + 1]:
+                self.most[3 * block + 1] = self.state.memory[i]
+            if self.state.gpu[i] > self.most[3 * block + 2]:
+                self.most[3 * block + 2] = self.state.gpu[i]
+        return 0
+
+    cdef int64_t select(self, int64_t k) noexcept nogil:
+        """The row of the ``k``-th member (0-based) in position order."""
         cdef Py_ssize_t at = 0, step = self.top
+        cdef uint64_t word
         while step:
-            if at + step <= self.n and self.tree[at + step] <= k:
+            if at + step <= self.blocks and self.tree[at + step] <= k:
                 at += step
                 k -= self.tree[at]
             step >>= 1
-        return at
+        word = self.bits[at]
+        while k:
+            word &= word - 1
+            k -= 1
+        return (at << 6) + trailing_zeros(word)
 
-    def place(self, Py_ssize_t count, int64_t[::1] chosen, uint64_t seed_state, int64_t[::1] rows,
-              int64_t[::1] counts):
-        """Place up to ``count`` tasks; returns (tasks placed, generator state, distinct rows).
-        One draw per task among the candidates, none when a single one is left (as ``place_batch``)."""
-        self.begin(count, chosen, rows, counts)
-        cdef Py_ssize_t t, placed = 0
-        cdef int64_t i
-        cdef uint64_t rng = seed_state
+    cdef int64_t fitting(self, const Demand* demand, int64_t k) noexcept nogil:
+        """With ``k`` >= 0, the row of the ``k``-th member that fits; with ``k`` < 0, how many fit."""
+        cdef Py_ssize_t block, i
+        cdef uint64_t word
+        cdef int64_t found = 0
+        for block in range(self.blocks):
+            word = self.bits[block]
+            if not word or self.most[3 * block] < demand.cpu or self.most[3 * block + 1] < demand.memory \
+                    or self.most[3 * block + 2] < demand.gpu:
+                continue
+            while word:
+                i = (block << 6) + trailing_zeros(word)
+                word &= word - 1
+                if self.state.fits(i, demand):
+                    if found == k:
+                        return i
+                    found += 1
+        return found
+
+    cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil:
+        cdef int64_t total = self.total(), row, fit
+        cdef int attempt
+        if total == 0:
+            return -1
+        if total == 1:
+            row = self.select(0)
+            return row if self.state.fits(row, demand) else -1
+        for attempt in range(RANDOM_TRIES):
+            row = self.select(<int64_t>(splitmix64(rng) % <uint64_t>total))
+            if self.state.fits(row, demand):
+                return row
+        fit = self.fitting(demand, -1)
+        if fit == 0:
+            return -1
+        return self.fitting(demand, 0 if fit == 1 else <int64_t>(splitmix64(rng) % <uint64_t>fit))
+
+    cdef int64_t total(self) noexcept nogil:
+        cdef Py_ssize_t k = self.blocks
+        cdef int64_t total = 0
+        while k > 0:
+            total += self.tree[k]
+            k -= k & -k
+        return total
+
+
+# -- the scan, for random after other strategies and random final ties ------------------------------
+
+@cython.final
+cdef class ScanIndex(Index):
+    """No structure: per task, the fitting allowed rows, narrowed by each strategy in turn."""
+
+    def __init__(self, State state, spec, bint random_ties=False, bint stop=False):
+        self.random_ties = random_ties
+        self.stop = stop
+        Index.__init__(self, state, spec)
+
+    def resize(self, Py_ssize_t capacity):
+        self.tied_buffer = np.empty(max(1, capacity), dtype=np.int64)
+        self.tied = <int64_t*>address(self.tied_buffer)
+
+    cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil:
+        cdef Py_ssize_t row, j, m = 0, k
+        cdef int s
+        cdef int64_t best, key, total
+        cdef bint inactive = 0
+        for row in range(self.state.n):
+            if self.group_count[row] > 0 if self.stop else (self.allowed(row) and self.state.fits(row, demand)):
+                self.tied[m] = row
+                m += 1
+                inactive = inactive or (self.stop and not self.state.active[row])
+        if inactive:                                # scale-in: instances not ACTIVE first
+            k = 0
+            for j in range(m):
+                if not self.state.active[self.tied[j]]:
+                    self.tied[k] = self.tied[j]
+                    k += 1
+            m = k
+        if m == 0:
+            return -1
+        for s in range(self.chain.count):
+            if m == 1:
+                break
+            if self.chain.kind[s] == RANDOM:
+                if not self.stop:
+                    self.tied[0] = self.tied[splitmix64(rng) % <uint64_t>m]
+                else:                                # a draw among the tied instances' tasks
+                    total = 0
+                    for j in range(m):
+                        total += self.group_count[self.tied[j]]
+                    key = <int64_t>(splitmix64(rng) % <uint64_t>total)
+                    j = 0
+                    while key >= self.group_count[self.tied[j]]:
+                        key -= self.group_count[self.tied[j]]
+                        j += 1
+                    self.tied[0] = self.tied[j]
+                m = 1
+                break
+            best = self.stop_key(self.tied[0], s) if self.stop else self.key(self.tied[0], s)
+            for j in range(1, m):
+                key = self.stop_key(self.tied[j], s) if self.stop else self.key(self.tied[j], s)
+                if key < best:
+                    best = key
+            k = 0
+            for j in range(m):
+                if (self.stop_key(self.tied[j], s) if self.stop else self.key(self.tied[j], s)) == best:
+                    self.tied[k] = self.tied[j]
+                    k += 1
+            m = k
+        if self.stop:
+            return self.tied[m - 1]                  # remaining ties: the highest position
+        if self.random_ties and m > 1:
+            return self.tied[splitmix64(rng) % <uint64_t>m]
+        return self.tied[0]
+
+    def stop_tasks(self, Py_ssize_t count, uint64_t seed):
+        """Scale-in (``stop``): stop up to ``count`` tasks one at a time; (their numbers, generator state)."""
+        if not self.stop:
+            raise ValueError("not a scale-in index")
+        out = np.empty(max(0, count), dtype=np.int64)
+        cdef int64_t[::1] view = out
+        cdef Py_ssize_t t, stopped = 0
+        cdef int64_t row, task
+        cdef uint64_t rng = seed
+        cdef Demand nothing
         with nogil:
             for t in range(count):
-                if self.total == 0:
+                row = self.choose(&nothing, &rng)
+                if row < 0:
                     break
-                i = self.select(0 if self.total == 1 else <int64_t>(splitmix64(&rng) % <uint64_t>self.total))
-                chosen[placed] = i
-                placed += 1
-                self.take(i)
-        return placed, rng, self.end()
+                task = self.state.last_task(row, self.group)
+                self.state.release(task)
+                view[t] = task
+                stopped += 1
+        self.seen = self.state.log_start + self.state.log_size
+        return out[:stopped], rng
 
 
-def place_batch(dict state, list strategies, int64_t[::1] candidates, Py_ssize_t candidate_count,
-                int64_t need_cpu, int64_t need_memory, int64_t need_gpu, bint leave_after_placing,
-                Py_ssize_t count, uint64_t seed_state, bint random_ties, int64_t[::1] chosen):
-    """Place up to ``count`` tasks by scanning. ``state`` holds the int64 arrays cpu, memory, gpu,
-    group_count, the uint8 array allowed and a list "tallies" of int64 arrays (all of one length);
-    ``strategies`` is a list of (kind, bucket_of, bucket_count). Returns (tasks placed, generator
-    state, candidates left)."""
-    cdef Ranking r
-    cdef Py_ssize_t n = prepare(&r, state, strategies, need_cpu, need_memory, need_gpu, leave_after_placing)
-    cdef Py_ssize_t placed = 0, c = candidate_count, m, j, t
-    cdef int s
-    cdef int64_t i, best, k
-    cdef uint64_t rng = seed_state
-    if not 0 <= candidate_count <= len(candidates) or not 0 <= count <= len(chosen):
-        raise ValueError("ranker arguments out of range")
-    for j in range(c):
-        if not 0 <= candidates[j] < n:
-            raise ValueError("candidate out of range")
-    tied_buffer = np.empty(max(1, c), dtype=np.int64)
-    cdef int64_t[::1] tied = tied_buffer
-    cdef bint draws = random_ties
-    for s in range(r.strategies):
-        draws = draws or r.kind[s] == RANDOM
-    with nogil:
-        for t in range(count):
-            # drop what can no longer take this task
-            m = 0
-            for j in range(c):
-                if fits(&r, candidates[j]):
-                    candidates[m] = candidates[j]
-                    m += 1
-            c = m
-            if c == 0:
-                break
-            if not draws:
-                # no random draw: one pass for the least key tuple (then position) will do
-                i = candidates[0]
-                for j in range(1, c):
-                    if before(&r, candidates[j], i, False):
-                        i = candidates[j]
-                chosen[placed] = i
-                placed += 1
-                commit(&r, i)
-                continue
-            # each strategy keeps the instances with the least key
-            m = c
-            for j in range(c):
-                tied[j] = candidates[j]
-            for s in range(r.strategies):
-                if m == 1:
-                    break
-                if r.kind[s] == RANDOM:
-                    tied[0] = tied[splitmix64(&rng) % <uint64_t>m]
-                    m = 1
-                    break
-                best = key_of(&r, s, tied[0])
-                for j in range(1, m):
-                    k = key_of(&r, s, tied[j])
-                    if k < best:
-                        best = k
-                k = 0
-                for j in range(m):
-                    if key_of(&r, s, tied[j]) == best:
-                        tied[k] = tied[j]
-                        k += 1
-                m = k
-            i = tied[splitmix64(&rng) % <uint64_t>m] if random_ties and m > 1 else tied[0]
-            # place it
-            chosen[placed] = i
-            placed += 1
-            commit(&r, i)
-    return placed, rng, c
+# -- many calls in one --------------------------------------------------------------------------------
+
+def place_many(list indexes, int64_t[::1] which, int64_t[::1] counts, int64_t[::1] cpus, int64_t[::1] memories,
+               int64_t[::1] gpus, uint64_t[::1] seeds, Py_ssize_t start, int64_t[::1] rows, int64_t[::1] tasks,
+               int64_t[::1] offsets):
+    """Calls ``start``, ``start + 1``, ... one after another, exactly as separate ``place`` calls
+    (call ``i``: ``counts[i]`` tasks of ``cpus[i]``, ``memories[i]``, ``gpus[i]`` by
+    ``indexes[which[i]]``, seeded with ``seeds[i]``), its placements written from ``offsets[i]``.
+    Returns (the next call, whether the last one left tasks unplaced): it stops after a call that
+    did, for reasons to be counted, and before one whose index is stale."""
+    cdef Py_ssize_t call, calls = len(which), placed
+    cdef Index index
+    cdef Demand demand
+    cdef int64_t[::1] no_ports = NO_PORTS
+    cdef uint64_t rng
+    if not (len(counts) == len(cpus) == len(memories) == len(gpus) == len(seeds) == calls
+            and len(offsets) == calls + 1 and 0 <= start <= calls):
+        raise ValueError("one entry per call")
+    for call in range(start, calls):
+        if not 0 <= which[call] < len(indexes) or counts[call] < 0 \
+                or offsets[call] + counts[call] > min(len(rows), len(tasks)):
+            raise ValueError("call out of range")
+        index = <Index>indexes[which[call]]
+        if not index.caught_up():
+            return call, False
+        fill_demand(index.state, &demand, cpus[call], memories[call], gpus[call], no_ports, 0)
+        rng = seeds[call]
+        with nogil:
+            placed = index.run(counts[call], &demand, &rng, &rows[offsets[call]] if counts[call] else NULL,
+                               &tasks[offsets[call]] if counts[call] else NULL, &no_ports[0])
+        offsets[call + 1] = offsets[call] + placed
+        if placed < counts[call]:
+            return call + 1, True
+    return calls, False

@@ -1,9 +1,13 @@
-"""The reference placer: SPEC section 2, one task and one instance at a time, in plain Python.
+"""The reference placer and scale-in: SPEC sections 2 and 2b, one task and one instance at a time,
+in plain Python.
 
 Slow on purpose and written to be obviously right; the fast placer must equal it task by task.
-For each task: keep the eligible instances that fit and satisfy every constraint, then apply the
-strategies in order, each keeping only the instances best under it, then break remaining ties by
-fleet position (or a seeded draw); place, update the state, repeat.
+Placing, for each task: keep the eligible instances that fit (resources, ports) and satisfy every
+constraint, apply the strategies in order, each keeping only the instances best under it, then
+break remaining ties by fleet position (or a seeded draw); place, update the state, repeat.
+``random`` first in the chain draws among the instances that are eligible and satisfy the
+constraints, and draws again, up to ``RANDOM_TRIES`` times, while the drawn one does not fit;
+after that it draws among the fitting ones. Stopping mirrors the strategies (most first).
 """
 from __future__ import annotations
 
@@ -14,34 +18,58 @@ import numpy as np
 
 from placement.engine.reference import holds
 from placement.fleet.model import Fleet, Instance, Resources
-from placement.lang import ast
+from placement.place.ports import DEFAULT_EPHEMERAL, MAX_RESERVED, RESERVED
+from placement.place.reasons import and_clauses
+from placement.place.requests import Binpack, Demand, DistinctInstance, Random, Spread, ecs_service_default
 from placement.place.result import PlacementResult, SplitMix64
-from placement.place.strategies import Binpack, Demand, DistinctInstance, MemberOf, Random, Spread
+
+RANDOM_TRIES = 16
 
 
 class _State:
     """One instance as placement changes it."""
 
-    def __init__(self, instance: Instance):
+    def __init__(self, instance: Instance, ephemeral: tuple[int, int]):
         self.record = instance
         self.cpu, self.memory, self.gpu = (instance.remaining.cpu, instance.remaining.memory,
                                            instance.remaining.gpu)
-        self.ports = set(instance.remaining.ports)
+        self.ports = set(instance.remaining.ports)         # in use
+        self.reserved = len(self.ports)                    # the instance's PORTS and static ports placed
         self.running = instance.running_tasks_count
         self.groups = Counter({g: n for g, n in instance.task_groups.items() if n > 0})
+        self.low, self.high = ephemeral
 
     def current(self) -> Instance:
         """The instance as constraints must see it now: placed tasks counted."""
         return replace(self.record, running_tasks_count=self.running, task_groups=dict(self.groups),
                        remaining=Resources(self.cpu, self.memory, self.gpu, frozenset(self.ports)))
 
-    def place(self, demand: Demand, group: str) -> None:
+    def free_dynamic(self, demand: Demand) -> int:
+        """Ports of the ephemeral range a dynamic port of this task could get here."""
+        def counted(port):
+            return self.low <= port <= self.high and port not in RESERVED
+        size = self.high - self.low + 1 - sum(counted(p) for p in RESERVED if self.low <= p <= self.high)
+        return size - sum(counted(p) for p in self.ports) - sum(counted(p) for p in demand.static_ports)
+
+    def place(self, demand: Demand, group: str) -> list[int]:
+        """Take what the task needs; the host port of each requested port, in request order."""
         self.cpu -= demand.cpu
         self.memory -= demand.memory
         self.gpu -= demand.gpu
-        self.ports.update(demand.ports)
+        self.ports.update(demand.static_ports)
+        self.reserved += len(demand.static_ports)
+        host, port = [], self.low
+        for wanted in demand.ports:
+            if wanted:
+                host.append(wanted)
+                continue
+            while port in RESERVED or port in self.ports:
+                port += 1
+            self.ports.add(port)
+            host.append(port)
         self.running += 1
         self.groups[group] += 1
+        return host
 
 
 def eligible(instance: Instance) -> bool:
@@ -59,44 +87,66 @@ def spread_value(instance: Instance, strategy: Spread):
 
 
 def place_reference(fleet: Fleet, demand: Demand, count: int, group: str, constraints, strategies,
-                    seed: int = 0, random_ties: bool = False) -> PlacementResult:
-    states = [_State(instance) for instance in fleet]
+                    seed: int = 0, random_ties: bool = False,
+                    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL) -> PlacementResult:
+    states = [_State(instance, ephemeral) for instance in fleet]
     rng = SplitMix64(seed)
     chosen_rows: list[int] = []
+    host_ports: list[list[int]] = []
     arns = tuple(fleet.arns)
+
+    def result(unplaced: int, reasons: dict) -> PlacementResult:
+        ports = np.array(host_ports, dtype=np.int64).reshape(len(chosen_rows), len(demand.ports))
+        return PlacementResult(np.array(chosen_rows, dtype=np.int64), arns, unplaced, reasons, seed, host_ports=ports)
+
     for task in range(count):
-        candidates = [i for i, s in enumerate(states) if _admits(s, demand, group, constraints)]
+        allowed = [i for i, s in enumerate(states) if _allowed(s, group, constraints)]
+        candidates = [i for i in allowed if not _lacks(states[i], demand)]
         if not candidates:
-            return PlacementResult(np.array(chosen_rows, dtype=np.int64), arns, count - task,
-                                   _reasons(states, demand, group, constraints), seed)
+            return result(count - task, _reasons(states, demand, group, constraints))
         tied = candidates
-        for strategy in strategies:
+        for position, strategy in enumerate(strategies):
             if len(tied) == 1:
                 break
             if isinstance(strategy, Random):
-                tied = [tied[rng.choose(len(tied))]]
+                tied = [_draw_first(allowed, candidates, rng) if position == 0 else tied[rng.choose(len(tied))]]
                 continue
             keys = {i: _key(strategy, i, states, group) for i in tied}
             best = min(keys.values())
             tied = [i for i in tied if keys[i] == best]
         chosen = tied[rng.choose(len(tied))] if random_ties and len(tied) > 1 else tied[0]
-        states[chosen].place(demand, group)
+        host_ports.append(states[chosen].place(demand, group))
         chosen_rows.append(chosen)
-    return PlacementResult(np.array(chosen_rows, dtype=np.int64), arns, 0, {}, seed)
+    return result(0, {})
 
 
-def _fits(state: _State, demand: Demand) -> list[str]:
-    """The resources ``state`` lacks for ``demand``, in the order reasons report them."""
+def _draw_first(allowed: list[int], candidates: list[int], rng: SplitMix64) -> int:
+    """``random`` first: a draw among the allowed instances, again while it lands on one that does
+    not fit (``RANDOM_TRIES`` draws), then a draw among the fitting ones."""
+    if len(allowed) == 1:
+        return allowed[0]
+    fitting = set(candidates)
+    for _ in range(RANDOM_TRIES):
+        drawn = allowed[rng.choose(len(allowed))]
+        if drawn in fitting:
+            return drawn
+    return candidates[rng.choose(len(candidates))] if len(candidates) > 1 else candidates[0]
+
+
+def _lacks(state: _State, demand: Demand) -> list[str]:
+    """What ``state`` lacks for ``demand``, in the order reasons report them."""
     lacking = [name for name in ("cpu", "memory", "gpu") if getattr(state, name) < getattr(demand, name)]
-    if any(port in state.ports for port in demand.ports):
+    static = demand.static_ports
+    dynamic = len(demand.ports) - len(static)
+    if any(port in state.ports for port in static) or state.reserved + len(static) > MAX_RESERVED \
+            or (dynamic and state.free_dynamic(demand) < dynamic):
         lacking.append("ports")
     return lacking
 
 
-def _admits(state: _State, demand: Demand, group: str, constraints) -> bool:
-    if not eligible(state.record) or _fits(state, demand):
-        return False
-    return all(_satisfies(state, c, group) for c in constraints)
+def _allowed(state: _State, group: str, constraints) -> bool:
+    """Eligible, and every constraint holds."""
+    return eligible(state.record) and all(_satisfies(state, c, group) for c in constraints)
 
 
 def _satisfies(state: _State, constraint, group: str) -> bool:
@@ -126,7 +176,7 @@ def _reasons(states: list[_State], demand: Demand, group: str, constraints) -> d
         if not eligible(state.record):
             reasons["ineligible"] += 1
             continue
-        lacking = _fits(state, demand)
+        lacking = _lacks(state, demand)
         if lacking:
             reasons[lacking[0]] += 1
             continue
@@ -139,12 +189,53 @@ def _reasons(states: list[_State], demand: Demand, group: str, constraints) -> d
     return reasons
 
 
-def and_clauses(constraint) -> list:
-    """(text, typed clause) for each operand of a memberOf whose expression is an ``and``: the
-    clauses whose failures reasons count (both placers)."""
-    if not isinstance(constraint, MemberOf):
-        return []
-    predicate = constraint.predicate
-    if not isinstance(predicate.tree, ast.And):
-        return []
-    return [(ast.to_text(node), typed) for node, typed in zip(predicate.tree.operands, predicate.ir.operands)]
+# -- scale-in -------------------------------------------------------------------------------------
+
+def select_to_stop_reference(fleet: Fleet, group: str, count: int, strategies=None, seed: int = 0) -> list[str]:
+    """The ids of the tasks scale-in stops, in order (SPEC 2b), from the fleet's tasks: their order
+    is the fleet's (``describe-tasks`` input, then started ones)."""
+    strategies = list(strategies) if strategies else ecs_service_default()
+    records = list(fleet)
+    tasks = fleet.tasks
+    live: list[list] = [[] for _ in records]            # per instance: [task id, cpu, memory] of the group
+    for task_id, row, task_group, cpu, memory in zip(tasks.ids, tasks.rows.tolist(), tasks.groups,
+                                                     tasks.cpu.tolist(), tasks.memory.tolist()):
+        if task_group == group:
+            live[row].append([task_id, cpu, memory])
+    remaining = [[r.remaining.cpu, r.remaining.memory] for r in records]
+    rng = SplitMix64(seed)
+    stopped: list[str] = []
+    for _ in range(count):
+        candidates = [i for i in range(len(records)) if live[i]]
+        if not candidates:
+            break
+        draining = [i for i in candidates if records[i].status != "ACTIVE"]
+        tied = draining or candidates
+        for strategy in strategies:
+            if len(tied) == 1:
+                break
+            if isinstance(strategy, Random):        # a draw among the tied instances' tasks
+                k = rng.choose(sum(len(live[i]) for i in tied))
+                for i in tied:
+                    if k < len(live[i]):
+                        tied = [i]
+                        break
+                    k -= len(live[i])
+                continue
+            keys = {i: _stop_key(strategy, i, records, live, remaining) for i in tied}
+            best = max(keys.values())
+            tied = [i for i in tied if keys[i] == best]
+        chosen = tied[-1]                           # remaining ties: the highest position
+        task_id, cpu, memory = live[chosen].pop()   # its last task of the group
+        remaining[chosen][0] += cpu
+        remaining[chosen][1] += memory
+        stopped.append(task_id)
+    return stopped
+
+
+def _stop_key(strategy, i: int, records: list[Instance], live: list[list], remaining: list[list]) -> int:
+    if isinstance(strategy, Binpack):               # what the instance has once its last task stopped
+        resource = 0 if strategy.resource == "cpu" else 1
+        return remaining[i][resource] + live[i][-1][1 + resource]
+    bucket = spread_value(records[i], strategy)
+    return sum(len(live[j]) for j in range(len(records)) if spread_value(records[j], strategy) == bucket)

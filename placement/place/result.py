@@ -1,9 +1,9 @@
-"""What a placement call returns, from either placer: the chosen instances, and for tasks that
-could not be placed, how many instances each step removed."""
+"""What placing and stopping return, from either placer: arrays first (positions, task numbers,
+host ports), the Python objects a person reads (ARNs, task ids, placements) built only when asked."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,32 +32,121 @@ class SplitMix64:
 
 @dataclass(frozen=True)
 class Placement:
-    task: int                # 0-based index of the task in the request
+    task: int                          # 0-based index of the task in the request
     arn: str
-    position: int            # the instance's position in the fleet
+    position: int                      # the instance's position in the fleet
+    task_id: str | None = None
+    host_ports: tuple[int, ...] = ()   # the host port of each requested port, in request order
 
 
-@dataclass(frozen=True, eq=False)
+_NO_PORTS = np.zeros((0, 0), dtype=np.int64)
+
+
 class PlacementResult:
-    """Task ``t`` went to the instance at ``positions[t]``; tasks past ``len(positions)`` were
-    not placed, for the ``reasons`` (counted for the first of them)."""
+    """Task ``t`` went to the instance at ``positions[t]``; the tasks past ``len(positions)``
+    were not placed, for the ``reasons`` (counted for the first of them)."""
 
-    positions: np.ndarray              # int64, one per placed task, in task order
-    fleet_arns: tuple[str, ...]        # the fleet's ARNs when the tasks were placed
-    unplaced: int
-    reasons: dict = field(default_factory=dict)
-    seed: int | None = None
+    __slots__ = ("positions", "rows", "fleet_arns", "unplaced", "reasons", "seed", "tasks", "host_ports",
+                 "_names", "__dict__")
 
-    @functools.cached_property
-    def placements(self) -> tuple[Placement, ...]:
-        arns = self.fleet_arns
-        return tuple(Placement(t, arns[row], row) for t, row in enumerate(self.positions.tolist()))
+    def __init__(self, positions: np.ndarray, fleet_arns, unplaced: int, reasons: dict | None = None,
+                 seed: int | None = None, *, rows: np.ndarray | None = None, tasks: np.ndarray | None = None,
+                 host_ports: np.ndarray | None = None, names=None):
+        self.positions = positions                 # int64, one per placed task, in task order
+        self.rows = positions if rows is None else rows    # the fleet's physical rows (fleet_arns indexes them)
+        self.fleet_arns = fleet_arns
+        self.unplaced = unplaced
+        self.reasons = {} if reasons is None else reasons
+        self.seed = seed
+        self.tasks = tasks                         # int64 task numbers (the placer's)
+        self.host_ports = _NO_PORTS if host_ports is None else host_ports   # int64 [task, port]
+        self._names = names                        # task number -> task id
 
     @property
     def arns(self) -> list[str]:
         arns = self.fleet_arns
-        return [arns[row] for row in self.positions.tolist()]
+        return [arns[row] for row in self.rows.tolist()]
+
+    @property
+    def task_ids(self) -> list[str]:
+        if self.tasks is None:
+            return []
+        return [self._names(number) for number in self.tasks.tolist()]
+
+    @functools.cached_property
+    def placements(self) -> tuple[Placement, ...]:
+        ids = self.task_ids or [None] * len(self.positions)
+        ports = self.host_ports.tolist() if self.host_ports.size else [()] * len(self.positions)
+        return tuple(Placement(t, arn, position, task_id, tuple(host))
+                     for t, (arn, position, task_id, host) in
+                     enumerate(zip(self.arns, self.positions.tolist(), ids, ports)))
 
     def to_json(self) -> dict:
-        return {"placements": [{"task": t, "containerInstanceArn": arn} for t, arn in enumerate(self.arns)],
+        return {"placements": [{"task": p.task, "containerInstanceArn": p.arn, "taskId": p.task_id,
+                                "hostPorts": list(p.host_ports)} for p in self.placements],
                 "unplaced": self.unplaced, "reasons": self.reasons}
+
+    def __repr__(self) -> str:
+        return f"<PlacementResult {len(self.positions)} placed, {self.unplaced} not>"
+
+
+class BatchResult:
+    """``place_many``: call ``i`` placed the tasks ``offsets[i]:offsets[i + 1]`` of the arrays;
+    ``result[i]`` is that call's ``PlacementResult``."""
+
+    def __init__(self, positions, rows, tasks, offsets, unplaced, reasons, seeds, fleet_arns, names):
+        self.positions, self.rows, self.tasks, self.offsets = positions, rows, tasks, offsets
+        self.unplaced, self.reasons, self.seeds = unplaced, reasons, seeds   # reasons: call -> dict
+        self.fleet_arns, self._names = fleet_arns, names
+
+    def __len__(self) -> int:
+        return len(self.unplaced)
+
+    @property
+    def placed(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __getitem__(self, call: int) -> PlacementResult:
+        start, stop = int(self.offsets[call]), int(self.offsets[call + 1])
+        seed = None if self.seeds is None else int(self.seeds[call])
+        return PlacementResult(self.positions[start:stop], self.fleet_arns, int(self.unplaced[call]),
+                               self.reasons.get(call, {}), seed, rows=self.rows[start:stop],
+                               tasks=self.tasks[start:stop], names=self._names)
+
+    @property
+    def arns(self) -> list[str]:
+        arns = self.fleet_arns
+        return [arns[row] for row in self.rows.tolist()]
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [self._names(number) for number in self.tasks.tolist()]
+
+
+@dataclass(frozen=True)
+class Stop:
+    task_id: str
+    arn: str                           # the container instance it ran on
+    position: int
+
+
+class StopResult:
+    """``select_to_stop``: the tasks stopped, in stop order; ``short`` tasks fewer than asked."""
+
+    def __init__(self, stops: tuple[Stop, ...], short: int, remaining: dict, seed: int | None = None):
+        self.stops, self.short, self.remaining, self.seed = stops, short, remaining, seed
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [stop.task_id for stop in self.stops]
+
+    @property
+    def arns(self) -> list[str]:
+        return [stop.arn for stop in self.stops]
+
+    def to_json(self) -> dict:
+        return {"stop": [{"taskArn": s.task_id, "containerInstanceArn": s.arn} for s in self.stops],
+                "remaining": self.remaining}
+
+    def __repr__(self) -> str:
+        return f"<StopResult {len(self.stops)} stopped, {self.short} short>"

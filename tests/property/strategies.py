@@ -151,7 +151,7 @@ STRATEGY_POOL = ["binpack:cpu", "binpack:memory", "spread:attribute:zone", "spre
 
 @st.composite
 def placement_requests(draw):
-    from placement.place.strategies import DistinctInstance, MemberOf, parse_strategy_option
+    from placement.place.requests import DistinctInstance, MemberOf, parse_strategy_option
     constraints = [MemberOf(text) for text in draw(st.lists(st.sampled_from(CONSTRAINT_POOL), max_size=2))]
     if draw(st.booleans()):
         constraints.insert(draw(st.integers(0, len(constraints))), DistinctInstance())

@@ -14,7 +14,7 @@ SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[Heal
 
 def reference(fleet, request, random_ties=False):
     strategies = request["strategies"] or None
-    from placement.place.strategies import Random
+    from placement.place.requests import Random
     return place_reference(fleet, Demand(request["cpu"], request["memory"], request["gpu"], request["ports"]),
                            request["count"], request["group"], request["constraints"],
                            strategies or [Random()], request["seed"], random_ties)

@@ -15,6 +15,9 @@ from placement.errors import InputError
 
 MAX_CONSTRAINTS = 10
 MAX_STRATEGIES = 5
+MAX_AMOUNT = 1 << 52          # cpu units, MiB or GPUs of one task: beyond any machine, safe in int64 sums
+MAX_PORTS = 1024              # host ports of one task (only 100 can be reserved on an instance anyway)
+MAX_TASKS = 10_000_000        # per call: result arrays are allocated up front (a task may need nothing)
 _ATTRIBUTE_FIELD = re.compile(r"attribute:[A-Za-z0-9_./\\-]{1,128}\Z")
 
 
@@ -96,7 +99,8 @@ def ecs_service_default() -> list[Strategy]:
 
 @dataclass(frozen=True)
 class Demand:
-    """One task's needs: cpu units, MiB, GPUs, static TCP host ports (0 = dynamic, always fits)."""
+    """One task's needs: cpu units, MiB, GPUs, and TCP host ports in request order, where 0 asks
+    for a dynamic port (assigned from the instance's ephemeral range at placement)."""
 
     cpu: int = 0
     memory: int = 0
@@ -105,16 +109,25 @@ class Demand:
 
     def __post_init__(self):
         for name, value in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_AMOUNT:
+                raise InputError(f"task {name} must be an integer from 0 to {MAX_AMOUNT:,}, got {value!r}")
         if self.ports or type(self.ports) is not tuple:     # () is the common case: nothing to check
-            for port in self.ports:
+            if isinstance(self.ports, (str, bytes)) or not hasattr(self.ports, "__iter__"):
+                raise InputError(f"ports must be a list, got {self.ports!r}")
+            ports = tuple(self.ports)
+            for port in ports:
                 if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
                     raise InputError(f"host port must be an integer from 0 to 65535, got {port!r}")
-            static = [p for p in self.ports if p != 0]
+            static = [p for p in ports if p != 0]
             if len(set(static)) != len(static):
-                raise InputError(f"the task maps host port {static} more than once")
-            object.__setattr__(self, "ports", tuple(sorted(static)))
+                raise InputError(f"the task maps host port {sorted(static)} more than once")
+            if len(ports) > MAX_PORTS:
+                raise InputError(f"a task maps {len(ports)} host ports; at most {MAX_PORTS}")
+            object.__setattr__(self, "ports", ports)
+
+    @property
+    def static_ports(self) -> tuple[int, ...]:
+        return tuple(p for p in self.ports if p)
 
 
 def check_request(constraints, strategies) -> None:
@@ -215,9 +228,11 @@ def _units(text, unit: int, what: str) -> int:
 def demand_from_task_definition(document) -> tuple[Demand, str | None, list[Constraint]]:
     """(demand, family, constraints) from a task definition (or describe-task-definition output).
 
-    Task-level cpu / memory win; otherwise container cpu and memory (or memoryReservation) are
-    summed. Static host ports are TCP ``hostPort`` values (the container port in host network
-    mode; none in awsvpc mode). GPUs are summed from ``resourceRequirements``.
+    Task-level cpu / memory win; otherwise container cpu and memory are summed, a container's
+    memory being its ``memoryReservation`` when set (what ECS reserves). Host ports are the TCP
+    mappings' in container order: ``hostPort``, or the container port in host network mode; in
+    bridge mode an absent or 0 ``hostPort`` is a dynamic port (0); none in awsvpc mode. GPUs are
+    summed from ``resourceRequirements``.
     """
     if isinstance(document, dict) and isinstance(document.get("taskDefinition"), dict):
         document = document["taskDefinition"]
@@ -232,15 +247,22 @@ def demand_from_task_definition(document) -> tuple[Demand, str | None, list[Cons
     for i, container in enumerate(containers):
         try:
             cpu += int(container.get("cpu") or 0)
-            memory += int(container.get("memory") or container.get("memoryReservation") or 0)
+            soft, hard = container.get("memoryReservation"), container.get("memory")
+            if soft is None and hard is None and document.get("memory") is None:
+                raise InputError(f"containerDefinitions[{i}] ({container.get('name', 'unnamed')}) sets neither "
+                                 "memory nor memoryReservation, and the task sets no memory")
+            memory += int(soft if soft is not None else hard or 0)    # ECS reserves the soft limit
             for requirement in container.get("resourceRequirements") or []:
                 if requirement.get("type") == "GPU":
                     gpu += int(requirement.get("value", 0))
             for mapping in container.get("portMappings") or []:
                 if mapping.get("protocol", "tcp") != "tcp" or mode == "awsvpc":
                     continue
-                port = mapping.get("containerPort") if mode == "host" else mapping.get("hostPort", 0)
-                ports.append(int(port or 0))
+                if mode == "host":
+                    port = mapping.get("hostPort") or mapping.get("containerPort")
+                else:                                   # bridge: absent or 0 is a dynamic port
+                    port = mapping.get("hostPort") or 0
+                ports.append(int(port))
         except (TypeError, ValueError, AttributeError):
             raise InputError(f"containerDefinitions[{i}] has a malformed cpu, memory, GPU or port") from None
     if document.get("cpu") is not None:

@@ -1,0 +1,112 @@
+# Declarations of the placement state: what placement changes, one source of truth, in C arrays
+# the ranker reads without the GIL. See _state.pyx for the meaning of each part.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+
+from placement.engine._kernels cimport RowProgram
+
+cdef enum:
+    MAX_RESERVED_PORTS = 100      # ECS: host ports one instance may reserve (PORTS plus static ones placed)
+    DYNAMIC_PORT = 0x10000        # set on a held port that was assigned from the ephemeral range
+
+
+# Open addressing, int64 keys (>= 0) to int64 values; -1 empty, -2 deleted.
+cdef struct IntMap:
+    int64_t* keys
+    int64_t* values
+    Py_ssize_t mask               # capacity - 1, a power of two minus one
+    Py_ssize_t used               # live and deleted slots
+    Py_ssize_t live
+
+
+# One task's needs. ``ports``: the requested host ports in request order, 0 = dynamic.
+cdef struct Demand:
+    int64_t cpu
+    int64_t memory
+    int64_t gpu
+    const int64_t* ports
+    int port_count
+    int static_count
+    int dynamic_count
+    int own_in_range              # static ports inside the ephemeral range (not free for dynamic ones)
+
+
+cdef struct Task:
+    int64_t row
+    int64_t group
+    int64_t cpu
+    int64_t memory
+    int64_t gpu
+    int64_t row_prev              # the previous task on the row, any group (-1: none)
+    int64_t row_next
+    int64_t prev                  # the previous task of the same group on the row
+    int64_t next
+    int64_t port_start            # into the port pool
+    int32_t port_count
+    uint8_t alive
+
+
+# What one task of a group moves on its row besides resources and the totals.
+cdef struct Counters:
+    int64_t* count                # tasks of the group per row
+    int tallies                   # per-row counts of stateful task:group leaves that name the group
+    int64_t** tally
+    int buckets                   # spread counts: tasks of the group per bucket of an attribute
+    const uint32_t** bucket_of
+    int64_t** bucket_count
+
+
+cdef class State:
+    cdef readonly Py_ssize_t n, capacity
+    # per row
+    cdef int64_t* cpu
+    cdef int64_t* memory
+    cdef int64_t* gpu
+    cdef int64_t* running         # runningTasksCount
+    cdef int64_t* group_total_    # counted tasks in any group
+    cdef uint8_t* eligible        # ACTIVE and agent connected
+    cdef uint8_t* active          # ACTIVE (scale-in stops tasks on the others first)
+    cdef int32_t* reserved        # host ports reserved (the 100 limit)
+    cdef int32_t* in_range        # ports in use inside the ephemeral range, reserved ones aside
+    cdef int64_t* row_last        # the row's last task (-1: none)
+    cdef dict arrays              # name -> numpy array the pointers above point into
+    # ports in use: (row << 16 | port) -> the task holding it (-1: the instance's own PORTS)
+    cdef IntMap ports
+    cdef readonly int64_t low, high, specials_in_range
+    # tasks, numbered in the order they came
+    cdef Task* task_table
+    cdef readonly Py_ssize_t tasks
+    cdef Py_ssize_t task_capacity
+    cdef IntMap last_of_group     # (row << 24 | group) -> the row's last task of the group
+    cdef int64_t* port_pool       # held ports, DYNAMIC_PORT set on assigned ones
+    cdef Py_ssize_t pool_size, pool_capacity
+    # counters per group code
+    cdef Counters* counters
+    cdef Py_ssize_t groups, group_capacity
+    cdef list counter_arrays      # per group: the numpy arrays its Counters point into
+    # constraints that read placed state, re-evaluated for a row whenever its tasks change
+    cdef RowProgram* programs
+    cdef uint8_t** program_masks
+    cdef int program_count
+    cdef list program_refs
+    # rows whose state changed, in order; the ranker's indexes catch up from it
+    cdef int64_t* log
+    cdef readonly Py_ssize_t log_start, log_size
+    cdef Py_ssize_t log_capacity
+    cdef readonly int64_t epoch   # changes whenever a per-row array is replaced
+
+    cdef int64_t new_task(self, Py_ssize_t row, Py_ssize_t group, int64_t cpu, int64_t memory, int64_t gpu,
+                          Py_ssize_t ports) except -1 nogil
+    cdef void count(self, int64_t t, int64_t step) noexcept nogil
+    cdef void take(self, int64_t t, int64_t step) noexcept nogil
+    cdef int hold(self, int64_t t, int64_t port) except -1 nogil
+    cdef bint fits(self, Py_ssize_t row, const Demand* demand) noexcept nogil
+    cdef bint ports_fit(self, Py_ssize_t row, const Demand* demand) noexcept nogil
+    cdef int64_t place(self, Py_ssize_t row, Py_ssize_t group, const Demand* demand, int64_t* host_ports) except -1 nogil
+    cdef int release(self, int64_t t) except -1 nogil
+    cdef int64_t last_task(self, Py_ssize_t row, Py_ssize_t group) noexcept nogil
+    cdef int changed(self, Py_ssize_t row) except -1 nogil
+    cdef int64_t log_at(self, Py_ssize_t sequence) noexcept nogil
+
+
+cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, int64_t[::1] ports,
+                     Py_ssize_t count) except -1

@@ -1,0 +1,327 @@
+"""The placement state: the one source of truth for what placing and stopping tasks changes,
+and how it follows its fleet.
+
+``PlacementState`` owns the C ``State`` (remaining resources, ports, running counts, the tasks
+themselves, the change log) and the counters it keeps per group: the group's tasks per instance,
+its spread counts per bucket of an attribute, and per stateful ``task:group`` leaf the tasks the
+leaf names. It starts as a copy of the fleet's own state and follows the fleet by replaying its
+journal, each event costing what it changed; placements and stops change it directly. Its
+observers (the masks, the indexes) hear of rows added, attributes changed, arrays regrown and
+rows remapped, in that order. Task ids: a fleet task keeps its id (its taskArn); a placed one is
+``placed-N``. Rows are the fleet store's physical rows (tombstones included).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from placement.engine.bind import group_hits
+from placement.fleet.model import Fleet
+from placement.lang import ir
+from placement.place._state import State
+from placement.place.ports import DEFAULT_EPHEMERAL
+
+PLACED = "placed-"
+
+
+class Spread:
+    """One group's spread over one attribute: each row's bucket, and the group's tasks per bucket."""
+
+    __slots__ = ("group", "attribute", "bucket_of", "counts")
+
+    def __init__(self, group: int, attribute: str, bucket_of: np.ndarray, counts: np.ndarray):
+        self.group, self.attribute, self.bucket_of, self.counts = group, attribute, bucket_of, counts
+
+
+def _regrown(array: np.ndarray, capacity: int, keep=None) -> np.ndarray:
+    out = np.zeros(capacity, dtype=array.dtype)
+    kept = array if keep is None else array[keep]
+    out[:min(capacity, len(kept))] = kept[:capacity]
+    return out
+
+
+class PlacementState:
+    """What placement changes, over the physical rows of ``fleet``, with dynamic host ports from
+    ``ephemeral`` (low, high). ``observers``: objects told of changes (see the module docstring)."""
+
+    def __init__(self, fleet: Fleet, ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL):
+        self.fleet, self.store, self.ephemeral = fleet, fleet.store, ephemeral
+        self.observers: list = []
+        self.layout = 0                     # changes whenever an array an index points into is replaced
+        self._start()
+        self.store.listeners.add(self)
+
+    def _start(self) -> None:
+        store = self.store
+        self.c = State(store.capacity, *self.ephemeral)
+        self.c.use_rows(store.size)
+        self.groups: dict[str, int] = {}
+        self.group_names: list[str] = []
+        self.counts: dict[int, np.ndarray] = {}            # group -> its tasks per row
+        self.bucket_of: dict[str, np.ndarray] = {}         # attribute -> bucket per row
+        self.spreads: dict[tuple[int, str], Spread] = {}
+        self.hits: dict[str, tuple[ir.Leaf, np.ndarray]] = {}  # stateful leaf -> the tasks it names per row
+        self.fleet_task: dict[int, int] = {}                # the store's task index -> task number
+        self.ids: dict[int, str] = {}                       # task number -> id, for the fleet's tasks
+        self.numbers: dict[str, int] = {}
+        self.journal_cursor = store.journal_end
+        self.layout += 1
+        self._copy(np.arange(store.size, dtype=np.int64), everything=True)
+
+    # -- what the engine's bind reads (placement.engine.bind.PlacedState) -----------------------------
+
+    @property
+    def running(self) -> np.ndarray:
+        return self.c.array("running")
+
+    @property
+    def group_total(self) -> np.ndarray:
+        return self.c.array("group_total")
+
+    def group_hits(self, leaf: ir.Leaf) -> np.ndarray:
+        """Per row, the tasks in groups ``leaf`` names; kept current from now on."""
+        key = ir.to_text(leaf)
+        if key not in self.hits:
+            flags = np.array(group_hits(leaf, self.group_names) or [False], dtype=np.uint8)
+            counts = np.zeros(self.c.capacity, dtype=np.int64)
+            self.c.count_tasks(flags, counts)
+            self.hits[key] = (leaf, counts)
+            for code in np.flatnonzero(flags[:len(self.group_names)]).tolist():
+                self._point_counters(code)
+        return self.hits[key][1]
+
+    # -- groups and their counters ----------------------------------------------------------------
+
+    def group(self, name: str) -> int:
+        """The code of group ``name`` (new groups get one)."""
+        code = self.groups.get(name)
+        if code is None:
+            code = self.groups[name] = self.c.add_group()
+            self.group_names.append(name)
+            if any(group_hits(leaf, (name,))[0] for leaf, _ in self.hits.values()):
+                self._point_counters(code)
+        return code
+
+    def group_count(self, code: int) -> np.ndarray:
+        """Tasks of group ``code`` per row, kept current from now on."""
+        counts = self.counts.get(code)
+        if counts is None:
+            flags = np.zeros(len(self.group_names), dtype=np.uint8)
+            flags[code] = 1
+            counts = self.counts[code] = np.zeros(self.c.capacity, dtype=np.int64)
+            self.c.count_tasks(flags, counts)
+            self._point_counters(code)
+        return counts
+
+    def spread(self, code: int, attribute: str) -> Spread:
+        """Group ``code``'s spread counts over ``attribute`` (absent and value-less are buckets too)."""
+        spread = self.spreads.get((code, attribute))
+        if spread is None:
+            bucket_of = self._buckets(attribute)
+            size = max(16, 2 * int(bucket_of[:self.c.n].max(initial=0)) + 2)
+            counts = np.bincount(bucket_of[:self.c.n], weights=self.group_count(code)[:self.c.n],
+                                 minlength=size).astype(np.int64)
+            spread = self.spreads[(code, attribute)] = Spread(code, attribute, bucket_of, counts)
+            self._point_counters(code)
+        return spread
+
+    def _buckets(self, attribute: str) -> np.ndarray:
+        bucket_of = self.bucket_of.get(attribute)
+        if bucket_of is None:
+            bucket_of = self.bucket_of[attribute] = np.zeros(self.c.capacity, dtype=np.uint32)
+            column = self.store.attributes.get(attribute)
+            if column is not None:
+                bucket_of[:self.c.n] = column.codes[:self.c.n]
+        return bucket_of
+
+    def _point_counters(self, code: int) -> None:
+        name = self.group_names[code]
+        tallies = [counts for leaf, counts in self.hits.values() if group_hits(leaf, (name,))[0]]
+        buckets = [(s.bucket_of, s.counts) for (group, _), s in self.spreads.items() if group == code]
+        self.c.set_counters(code, self.counts.get(code), tallies, buckets)
+
+    def _point_all(self) -> None:
+        for code in range(len(self.group_names)):
+            self._point_counters(code)
+        self.layout += 1
+
+    # -- following the fleet ------------------------------------------------------------------------
+
+    def before_compaction(self) -> None:
+        self.sync()
+
+    def sync(self) -> None:
+        """Replay the fleet's journal since the last sync."""
+        store = self.store
+        if self.journal_cursor == store.journal_end:
+            return
+        if self.journal_cursor < store.journal_start:     # fell behind the trimmed journal
+            placed = self.c.tasks - len(self.ids)
+            if placed:
+                raise RuntimeError("the fleet's journal was trimmed past a placer with placed tasks")
+            self._start()
+            self._tell("rebuilt")
+            return
+        events = store.journal[self.journal_cursor - store.journal_start:]
+        self.journal_cursor = store.journal_end
+        if events[0][0] == "compact":                     # only ever first: listeners catch up before one
+            self._remap(events[0][1])
+            events = events[1:]
+        if store.capacity != self.c.capacity:
+            self._grow(store.capacity)
+        if store.size > self.c.n:
+            self.c.use_rows(store.size)
+        self._tell("layout_changed")
+        copied: set[int] = set()
+        for event in events:
+            kind = event[0]
+            if kind == "add":
+                rows = np.arange(event[1], event[1] + event[2], dtype=np.int64)
+                self._copy(rows)
+                copied.update(rows.tolist())
+                self._tell("rows_added", rows)
+            elif kind == "remove":
+                self._kill(event[1])
+            elif kind == "attribute":
+                self._attribute(event[1], event[2])
+            elif kind == "status":
+                self._status(event[1])
+            elif kind == "start":
+                started = [t for t in range(event[1], event[1] + event[2])
+                           if store.tasks.alive[t] and int(store.tasks.rows[t]) not in copied]
+                self._adopt(np.array(started, dtype=np.int64), started=True)
+            elif kind == "stop":
+                number = self.fleet_task.pop(event[1], None)
+                if number is not None and self.c.alive(number) and int(store.tasks.rows[event[1]]) not in copied:
+                    self.c.stop(number)
+
+    def _tell(self, what: str, *args) -> None:
+        for observer in self.observers:
+            getattr(observer, what)(*args)
+
+    def _copy(self, rows: np.ndarray, everything: bool = False) -> None:
+        """Rows as the fleet has them now: its own state, and the tasks it runs on them."""
+        store, c = self.store, self.c
+        numbers = store.numbers
+        alive = store.alive[rows].astype(bool)
+        active = self._is(store.status, "ACTIVE", rows) & alive
+        eligible = active & self._is(store.agent_connected, True, rows)
+        c.load(rows, numbers["remaining_cpu"][rows], numbers["remaining_memory"][rows],
+               numbers["remaining_gpu"][rows], numbers["running_tasks"][rows], eligible, active)
+        for row in rows[alive].tolist():
+            if store.ports[row]:
+                c.reserve_ports(row, store.ports[row])
+        for attribute in self.bucket_of:
+            self._rebucket(rows, attribute)
+        tasks = store.tasks
+        if everything:
+            live = np.flatnonzero(tasks.alive[:tasks.size])
+        else:
+            live = np.array(sorted(t for row in rows[alive].tolist() for t in tasks.on_row(row)), dtype=np.int64)
+        self._adopt(live, started=False)
+        c.touch(rows)
+
+    @staticmethod
+    def _is(column, value, rows: np.ndarray) -> np.ndarray:
+        code = column.find(value)
+        return column.codes[rows] == code if code is not None else np.zeros(len(rows), dtype=bool)
+
+    def _adopt(self, tasks: np.ndarray, started: bool) -> None:
+        """The fleet's tasks ``tasks`` (its task indices, in order) into this state."""
+        if not len(tasks):
+            return
+        table = self.store.tasks
+        codes = np.array([self.group(name) for name in table.names], dtype=np.int64)
+        numbers = self.c.adopt(table.rows[tasks], codes[table.group[tasks]], table.cpu[tasks], table.memory[tasks],
+                               table.gpu[tasks], [table.ports[t] for t in tasks.tolist()], started)
+        for task, number in zip(tasks.tolist(), numbers.tolist()):
+            self.fleet_task[task] = number
+            self.ids[number] = table.ids[task]
+            self.numbers[table.ids[task]] = number
+
+    def _kill(self, row: int) -> None:
+        """A deregistered instance: its tasks stop counting; it takes no more."""
+        for task in self.c.tasks_on(row):
+            self.c.stop(task)
+        self.c.load([row], 0, 0, 0, 0, 0, 0)
+        self.c.touch([row])
+
+    def _status(self, row: int) -> None:
+        self._copy_flags(row)
+        self.c.touch([row])
+
+    def _copy_flags(self, row: int) -> None:
+        rows = np.array([row], dtype=np.int64)
+        c, store = self.c, self.store
+        active = bool(store.alive[row]) and bool(self._is(store.status, "ACTIVE", rows)[0])
+        eligible = active and bool(self._is(store.agent_connected, True, rows)[0])
+        c.array("eligible")[row], c.array("active")[row] = eligible, active
+
+    def _attribute(self, row: int, name: str) -> None:
+        if name in self.bucket_of:
+            self._rebucket(np.array([row], dtype=np.int64), name)
+        self._tell("attribute_changed", row, name)
+        self.c.touch([row])
+
+    def _rebucket(self, rows: np.ndarray, attribute: str) -> None:
+        """Rows' buckets for ``attribute`` as the fleet has them now; their tasks move with them."""
+        column = self.store.attributes.get(attribute)
+        bucket_of = self.bucket_of[attribute]
+        now = column.codes[rows].astype(np.uint32) if column is not None else np.zeros(len(rows), dtype=np.uint32)
+        moved = now != bucket_of[rows]
+        if not moved.any():
+            return
+        spreads = [s for (_, name), s in self.spreads.items() if name == attribute]
+        top = int(now.max()) + 1
+        if spreads and top > len(spreads[0].counts):
+            for spread in spreads:
+                spread.counts = _regrown(spread.counts, 2 * top)
+            self._point_all()
+        changed = rows[moved]
+        for spread in spreads:
+            tasks = self.counts[spread.group][changed]
+            np.subtract.at(spread.counts, bucket_of[changed], tasks)
+            np.add.at(spread.counts, now[moved], tasks)
+        bucket_of[changed] = now[moved]
+
+    def _grow(self, capacity: int) -> None:
+        self.c.grow(capacity)
+        self._resize(capacity, None)
+        self._tell("grown")
+
+    def _remap(self, old_to_new: np.ndarray) -> None:
+        """The fleet compacted its rows: follow, keeping every task (and its number)."""
+        capacity = self.store.capacity
+        keep = np.flatnonzero(old_to_new[:self.c.n] >= 0)
+        self.c.remap(old_to_new[:self.c.n], capacity)
+        self._resize(capacity, keep)
+        self._tell("remapped", keep)
+
+    def _resize(self, capacity: int, keep) -> None:
+        for code in self.counts:
+            self.counts[code] = _regrown(self.counts[code], capacity, keep)
+        for attribute in self.bucket_of:
+            self.bucket_of[attribute] = _regrown(self.bucket_of[attribute], capacity, keep)
+        for spread in self.spreads.values():
+            spread.bucket_of = self.bucket_of[spread.attribute]
+        for key, (leaf, counts) in self.hits.items():
+            self.hits[key] = (leaf, _regrown(counts, capacity, keep))
+        self._point_all()
+
+    # -- tasks --------------------------------------------------------------------------------------
+
+    def task_id(self, number: int) -> str:
+        return self.ids.get(number) or f"{PLACED}{number}"
+
+    def task_number(self, task_id) -> int | None:
+        """The number of a live task given by its id (or its number), else None."""
+        if isinstance(task_id, (int, np.integer)) and not isinstance(task_id, bool):
+            number = int(task_id)
+        elif isinstance(task_id, str) and task_id.startswith(PLACED) and task_id[len(PLACED):].isdigit():
+            number = int(task_id[len(PLACED):])
+            if number in self.ids:
+                return None
+        elif isinstance(task_id, str):
+            number = self.numbers.get(task_id, -1)
+        else:
+            return None
+        return number if self.c.alive(number) else None
