@@ -258,16 +258,12 @@ class FleetStore:
         self.tasks = TaskTable()
         self._add_tasks(columns, 0)
         self.journal: list[tuple] = []
-        self.journal_start = 0
+        self.journal_start = self.journal_end = 0           # sequence numbers of the first and after the last
         self.listeners: weakref.WeakSet = weakref.WeakSet()   # with journal_cursor, before_compaction()
         self.version = next(versions)
         self._cache: dict[str, tuple] = {}
 
     # -- reading -----------------------------------------------------------------------------------
-
-    @property
-    def journal_end(self) -> int:
-        return self.journal_start + len(self.journal)
 
     def live_rows(self) -> np.ndarray | None:
         """The physical row of each live instance in fleet order (None: every row is live)."""
@@ -322,6 +318,7 @@ class FleetStore:
     def _emit(self, *event) -> None:
         self.version = next(versions)
         self.journal.append(event)
+        self.journal_end += 1
         if len(self.journal) > 4096 + 2 * self.size:     # shed what every listener has seen, or half
             seen = min((listener.journal_cursor for listener in self.listeners), default=self.journal_end)
             drop = max(seen - self.journal_start, len(self.journal) // 2)

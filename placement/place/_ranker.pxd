@@ -1,7 +1,7 @@
 # Declarations of the placement ranker: the indexes a placer keeps per kind of request (group,
 # constraints, strategies), whatever each call's demand. See _ranker.pyx.
 cimport cython
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 
 from placement.place._state cimport Demand, State
 
@@ -33,6 +33,9 @@ cdef class Index:
     cdef Chain chain
     cdef readonly int64_t group
     cdef int64_t* group_count
+    cdef const int64_t* cpu                    # the state's, re-taken by point() when it grows
+    cdef const int64_t* memory
+    cdef const int64_t* gpu
     cdef const uint8_t* masks[MAX_MASKS]
     cdef int mask_count
     cdef bint distinct
@@ -54,46 +57,22 @@ cdef class Index:
                         int64_t* tasks, int64_t* ports) except -1 nogil
 
 
-@cython.final
-cdef class TreeIndex(Index):
-    cdef int key_count                        # cached keys per row (stop: tier, keys, row)
-    cdef int64_t* left
-    cdef int64_t* right
-    cdef int64_t* filed                       # the cell a row is filed in (-1: none)
-    cdef int64_t* keys                        # cached keys, key_count per row
-    cdef int64_t* most                        # per row: the most cpu, memory, GPUs in its subtree
-    cdef const int64_t* cell_of               # the cell each row belongs in
-    cdef const uint32_t* cell_bucket          # per cell: its bucket of each spread
-    cdef int64_t* root
-    cdef int64_t* best                        # per cell: its best row in this call (UNKNOWN, -1: none)
-    cdef Py_ssize_t cells
-    cdef dict arrays
-
-    cdef bint less(self, int64_t a, int64_t b) noexcept nogil
-    cdef void pull(self, int64_t t) noexcept nogil
-    cdef void split(self, int64_t t, int64_t x, int64_t* lower, int64_t* upper) noexcept nogil
-    cdef int64_t insert(self, int64_t t, int64_t x) noexcept nogil
-    cdef int64_t merge(self, int64_t a, int64_t b) noexcept nogil
-    cdef int64_t erase(self, int64_t t, int64_t x) noexcept nogil
-    cdef int64_t first_fit(self, int64_t t, const Demand* demand) noexcept nogil
-    cdef bint before(self, int64_t a, int64_t ca, int64_t b, int64_t cb) noexcept nogil
 
 
-@cython.final
-cdef class DrawIndex(Index):
-    cdef uint64_t* bits                       # members per block of 64 rows
-    cdef int64_t* tree                        # Fenwick sums of members per block
-    cdef int64_t* most                        # per block: the most cpu, memory, GPUs of its members
-    cdef Py_ssize_t blocks, top
-    cdef dict arrays
-
-    cdef int64_t select(self, int64_t k) noexcept nogil
-    cdef int64_t fitting(self, const Demand* demand, int64_t k) noexcept nogil
-    cdef int64_t total(self) noexcept nogil
+cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
+    """The generator of ``placement.place.result.SplitMix64``, bit for bit."""
+    state[0] += <uint64_t>0x9E3779B97F4A7C15
+    cdef uint64_t z = state[0]
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
 
 
-@cython.final
-cdef class ScanIndex(Index):
-    cdef bint random_ties
-    cdef object tied_buffer
-    cdef int64_t* tied
+cdef inline bint fits(State state, Py_ssize_t row, const Demand* demand) noexcept nogil:
+    """Enough cpu, memory and GPUs on ``row``, and its ports (checked only when the task has any)."""
+    return (state.cpu[row] >= demand.cpu and state.memory[row] >= demand.memory and state.gpu[row] >= demand.gpu
+            and (demand.port_count == 0 or state.ports_fit(row, demand)))
+
+
+cdef inline void* address(object array):
+    return <void*><uintptr_t>array.__array_interface__["data"][0]

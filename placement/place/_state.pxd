@@ -108,5 +108,5 @@ cdef class State:
     cdef int64_t log_at(self, Py_ssize_t sequence) noexcept nogil
 
 
-cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, int64_t[::1] ports,
+cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, const int64_t* ports,
                      Py_ssize_t count) except -1

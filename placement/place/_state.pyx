@@ -451,6 +451,28 @@ cdef class State:
             raise ValueError("no such running task")
         self.release(task)
 
+    def stop_many(self, numbers):
+        """Stop these tasks, all or none: each must be running, and named once. Their rows."""
+        cdef int64_t[::1] picked = np.ascontiguousarray(numbers, dtype=np.int64)
+        cdef Py_ssize_t k, m = len(picked)
+        cdef int64_t t
+        for k in range(m):                             # check all first: 2 marks a task named already
+            t = picked[k]
+            if not 0 <= t < self.tasks or self.task_table[t].alive != 1:
+                for k in range(k):
+                    self.task_table[picked[k]].alive = 1
+                raise KeyError(k)
+            self.task_table[t].alive = 2
+        out = np.empty(m, dtype=np.int64)
+        cdef int64_t[::1] rows = out
+        with nogil:
+            for k in range(m):
+                t = picked[k]
+                self.task_table[t].alive = 1
+                rows[k] = self.task_table[t].row
+                self.release(t)
+        return out
+
     def task(self, int64_t t):
         """(row, group, cpu, memory, gpu, alive, ports) of task ``t``."""
         if not 0 <= t < self.tasks:
@@ -598,8 +620,8 @@ cdef class State:
     def ports_blocked(self, int64_t cpu, int64_t memory, int64_t gpu, ports) -> np.ndarray:
         """uint8 per row: the task's ports do not fit there (for reasons)."""
         cdef Demand demand
-        buffer = np.ascontiguousarray(ports, dtype=np.int64) if len(ports) else np.zeros(1, dtype=np.int64)
-        fill_demand(self, &demand, cpu, memory, gpu, buffer, len(ports))
+        cdef int64_t[::1] buffer = np.ascontiguousarray(ports, dtype=np.int64) if len(ports) else np.zeros(1, np.int64)
+        fill_demand(self, &demand, cpu, memory, gpu, &buffer[0], len(ports))
         out = np.zeros(self.n, dtype=np.uint8)
         cdef uint8_t[::1] view = out
         cdef Py_ssize_t row
@@ -608,14 +630,14 @@ cdef class State:
         return out
 
 
-cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, int64_t[::1] ports,
+cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, const int64_t* ports,
                      Py_ssize_t count) except -1:
     """A checked ``Demand``: non-negative amounts, ports in 0..65535, static ones unique."""
     cdef Py_ssize_t j, k
     if cpu < 0 or memory < 0 or gpu < 0:
         raise ValueError("negative demand")
     demand.cpu, demand.memory, demand.gpu = cpu, memory, gpu
-    demand.ports, demand.port_count = &ports[0], <int>count
+    demand.ports, demand.port_count = ports, <int>count
     demand.static_count = demand.dynamic_count = demand.own_in_range = 0
     for j in range(count):
         if not 0 <= ports[j] < 65536:

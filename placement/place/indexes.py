@@ -14,7 +14,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from placement.place._ranker import DrawIndex, ScanIndex, Stale, StrategyKind, TreeIndex
+from placement.place._draws import DrawIndex, ScanIndex
+from placement.place._ranker import StrategyKind
+from placement.place._tree import TreeIndex
 from placement.place.masks import Masks
 from placement.place.requests import Binpack, DistinctInstance, MemberOf, Random
 from placement.place.state import PlacementState
@@ -151,17 +153,14 @@ class Indexes:
         for key in loose[:max(0, len(self.kinds) - self.limit)]:
             del self.kinds[key]
 
-    def index(self, kind: Kind):
-        """``kind``'s index, caught up with every change since it last ran (built if need be)."""
+    def index(self, kind: Kind, stale: bool = False):
+        """``kind``'s index, pointed at the current arrays; built if it has none (or it is ``stale``:
+        behind what the change log still holds). It catches up itself when it places."""
         index = kind.index
-        if index is None:
+        if index is None or stale:
             index = kind.index = self.build(kind)
         elif index.pointed != self.state.layout:
             index.point(kind)
-        try:
-            index.catch_up()
-        except Stale:
-            index = kind.index = self.build(kind)
         return index
 
     def build(self, kind: Kind, stop: bool = False):

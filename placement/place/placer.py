@@ -17,7 +17,8 @@ import numpy as np
 from placement.errors import InputError
 from placement.fleet.model import Fleet
 from placement.place import _ranker
-from placement.place.indexes import Indexes, Kind
+from placement.place._request import Request
+from placement.place.indexes import Indexes
 from placement.place.masks import Masks
 from placement.place.ports import DEFAULT_EPHEMERAL, ephemeral_range
 from placement.place.reasons import reasons
@@ -36,62 +37,44 @@ def _listed(items, what: str) -> tuple:
     return tuple(items)
 
 
-def _fresh_seed() -> int:
-    return int.from_bytes(os.urandom(8), "little")
-
-
-def _amounts(cpu, memory, gpu, ports) -> None:
-    """Refuse a demand the kernel must not see (plain small ints pass without building a Demand)."""
-    if not (type(cpu) is int and type(memory) is int and type(gpu) is int
-            and 0 <= cpu <= MAX_AMOUNT and 0 <= memory <= MAX_AMOUNT and 0 <= gpu <= MAX_AMOUNT) or ports:
-        Demand(cpu, memory, gpu, ports)
-
-
-class PreparedRequest:
-    """One kind of request (group, constraints, strategies), checked once: ``place`` is the fast
-    path for any demand. Keeps its index across calls."""
-
-    __slots__ = ("placer", "group", "constraints", "strategies", "_kind", "_generation", "draws")
+class PreparedRequest(Request):
+    """One kind of request (group, constraints, strategies), checked once: ``place(count, cpu,
+    memory, gpu=0, ports=(), seed=None)`` is the fast path for any demand (``_request.pyx``),
+    and keeps its index across calls. This class is what that path hands the rare cases to."""
 
     def __init__(self, placer: "Placer", group: str, constraints: tuple, strategies: tuple):
         self.placer, self.group, self.constraints, self.strategies = placer, group, constraints, strategies
-        self._kind: Kind | None = None
-        self._generation = -1
-        self.draws = False          # whether a call needs a seed: random in the chain, or random final ties
+        self.state, self.store, self.indexes = placer.state, placer.state.store, placer.indexes
+        self.names = placer.state.task_id
+        self.generation = -1
 
-    @property
-    def kind(self) -> Kind:
-        indexes = self.placer.indexes
-        if self._generation != indexes.generation:
-            kind = self._kind = indexes.kind(self.group, self.constraints, self.strategies, pin=True)
-            self._generation = indexes.generation
-            self.draws = kind.draws or (self.placer.random_ties and kind.kinds[:1] != [_ranker.StrategyKind.RANDOM])
-        return self._kind
-
-    def place(self, count: int = 1, cpu: int = 0, memory: int = 0, gpu: int = 0, ports=(),
-              seed: int | None = None) -> PlacementResult:
-        """Place ``count`` identical tasks; see SPEC section 2."""
-        if type(count) is not int or not 0 <= count <= MAX_TASKS:
+    def checked(self, count, cpu, memory, gpu, ports) -> tuple[int, tuple]:
+        """The count and ports of a demand outside the fast path's plain ints, or an InputError."""
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
             raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
-        if ports:
-            ports = _listed(ports, "ports")
-        _amounts(cpu, memory, gpu, ports)
-        placer = self.placer
-        state = placer.state
-        if state.journal_cursor != state.store.journal_end:
-            placer.sync()
-        index = placer.indexes.index(self.kind)
-        if seed is None and self.draws:
-            seed = _fresh_seed()
-        rows, tasks, host, _ = index.place(count, cpu, memory, gpu, ports, 0 if seed is None else seed & (2**64 - 1))
-        unplaced = count - len(rows)
-        why = reasons(state, placer.masks, Demand(cpu, memory, gpu, ports), self.group, self.constraints) \
-            if unplaced else None
-        if state.c.log_size > 4 * state.c.n + 1024:
-            placer.indexes.trim_log()
-        store = state.store
-        return PlacementResult(store.logical(rows), store.arns, unplaced, why, seed, rows=rows, tasks=tasks,
-                               host_ports=host, names=state.task_id)
+        demand = Demand(cpu, memory, gpu, _listed(ports, "ports") if ports else ())
+        return count, demand.ports
+
+    def refresh(self) -> None:
+        """Follow the fleet; (re)find this kind's index and point it at the current arrays."""
+        self.placer.sync()
+        indexes = self.indexes
+        if self.generation != indexes.generation:
+            self.kind = indexes.kind(self.group, self.constraints, self.strategies, pin=True)
+            self.generation = indexes.generation
+            self.draws = self.kind.draws or (self.placer.random_ties
+                                             and self.kind.kinds[:1] != [_ranker.StrategyKind.RANDOM])
+        self.index = indexes.index(self.kind)
+
+    def rebuilt(self):
+        self.index = self.indexes.index(self.kind, stale=True)
+        return self.index
+
+    def reasons_for(self, cpu: int, memory: int, gpu: int, ports) -> dict:
+        return reasons(self.state, self.placer.masks, Demand(cpu, memory, gpu, ports), self.group, self.constraints)
+
+    def trim(self) -> None:
+        self.indexes.trim_log()
 
 
 class Placer:
@@ -123,7 +106,7 @@ class Placer:
         """A handle for one kind of request: its constraints and strategies are checked now, and
         its ``place(count, cpu, memory, gpu=0, ports=())`` serves any demand."""
         request = PreparedRequest(self, *self._checked(group, constraints, strategies))
-        request.kind                                    # noqa: B018 - built now, errors now
+        request.refresh()                               # the kind and its index built now: errors now
         self.prepared.append(request)
         return request
 
@@ -168,6 +151,8 @@ class Placer:
         if counts.size and int(counts.max()) > MAX_TASKS:
             raise InputError(f"a call places at most {MAX_TASKS:,} tasks")
         handles, which = self._handles(requests, calls)
+        for handle in handles:
+            handle.refresh()
         draws = any(handle.draws for handle in handles)
         if seeds is not None:
             seeds = np.asarray(seeds, dtype=np.uint64)
@@ -228,20 +213,22 @@ class Placer:
 
     # -- stopping -------------------------------------------------------------------------------------
 
-    def stop(self, task_ids) -> list[str]:
-        """Stop these tasks (ids from results, or taskArns of the fleet's): each frees exactly what
-        it took. Returns the ARNs of the instances they ran on."""
+    def stop(self, task_ids) -> None:
+        """Stop these tasks (all or none): ids from results (or their numbers, ``result.tasks``) or
+        taskArns of the fleet's; each frees exactly what it took."""
         self.sync()
-        numbers = []
-        for task_id in _listed(task_ids, "task_ids"):
-            number = self.state.task_number(task_id)
-            if number is None or number in numbers:
-                raise InputError(f"no running task {task_id!r} on this placer")
-            numbers.append(number)
-        rows = self.state.c.task_rows(numbers)
-        for number in numbers:
-            self.state.c.stop(number)
-        return [self.state.store.arns[row] for row in rows.tolist()]
+        if isinstance(task_ids, np.ndarray) and task_ids.dtype.kind in "iu":
+            numbers = task_ids
+        else:
+            items = _listed(task_ids, "task_ids")
+            numbers = [self.state.task_number(t) if type(t) is not int else t for t in items]
+            if None in numbers:
+                raise InputError(f"no running task {items[numbers.index(None)]!r} on this placer")
+        try:
+            self.state.c.stop_many(numbers)
+        except KeyError as error:
+            bad = task_ids[error.args[0]]
+            raise InputError(f"no running task {bad!r} on this placer (or named twice)") from None
 
     def release(self, arn: str, group: str, cpu: int = 0, memory: int = 0, gpu: int = 0, ports=()) -> None:
         """A task this placer placed on ``arn`` with that demand has stopped (its most recent one)."""

@@ -2,10 +2,13 @@
 host ports), the Python objects a person reads (ARNs, task ids, placements) built only when asked."""
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
+
+from placement.place._request import PlacementResult
+
+__all__ = ["SplitMix64", "Placement", "PlacementResult", "BatchResult", "Stop", "StopResult"]
 
 
 class SplitMix64:
@@ -39,57 +42,6 @@ class Placement:
     host_ports: tuple[int, ...] = ()   # the host port of each requested port, in request order
 
 
-_NO_PORTS = np.zeros((0, 0), dtype=np.int64)
-
-
-class PlacementResult:
-    """Task ``t`` went to the instance at ``positions[t]``; the tasks past ``len(positions)``
-    were not placed, for the ``reasons`` (counted for the first of them)."""
-
-    __slots__ = ("positions", "rows", "fleet_arns", "unplaced", "reasons", "seed", "tasks", "host_ports",
-                 "_names", "__dict__")
-
-    def __init__(self, positions: np.ndarray, fleet_arns, unplaced: int, reasons: dict | None = None,
-                 seed: int | None = None, *, rows: np.ndarray | None = None, tasks: np.ndarray | None = None,
-                 host_ports: np.ndarray | None = None, names=None):
-        self.positions = positions                 # int64, one per placed task, in task order
-        self.rows = positions if rows is None else rows    # the fleet's physical rows (fleet_arns indexes them)
-        self.fleet_arns = fleet_arns
-        self.unplaced = unplaced
-        self.reasons = {} if reasons is None else reasons
-        self.seed = seed
-        self.tasks = tasks                         # int64 task numbers (the placer's)
-        self.host_ports = _NO_PORTS if host_ports is None else host_ports   # int64 [task, port]
-        self._names = names                        # task number -> task id
-
-    @property
-    def arns(self) -> list[str]:
-        arns = self.fleet_arns
-        return [arns[row] for row in self.rows.tolist()]
-
-    @property
-    def task_ids(self) -> list[str]:
-        if self.tasks is None:
-            return []
-        return [self._names(number) for number in self.tasks.tolist()]
-
-    @functools.cached_property
-    def placements(self) -> tuple[Placement, ...]:
-        ids = self.task_ids or [None] * len(self.positions)
-        ports = self.host_ports.tolist() if self.host_ports.size else [()] * len(self.positions)
-        return tuple(Placement(t, arn, position, task_id, tuple(host))
-                     for t, (arn, position, task_id, host) in
-                     enumerate(zip(self.arns, self.positions.tolist(), ids, ports)))
-
-    def to_json(self) -> dict:
-        return {"placements": [{"task": p.task, "containerInstanceArn": p.arn, "taskId": p.task_id,
-                                "hostPorts": list(p.host_ports)} for p in self.placements],
-                "unplaced": self.unplaced, "reasons": self.reasons}
-
-    def __repr__(self) -> str:
-        return f"<PlacementResult {len(self.positions)} placed, {self.unplaced} not>"
-
-
 class BatchResult:
     """``place_many``: call ``i`` placed the tasks ``offsets[i]:offsets[i + 1]`` of the arrays;
     ``result[i]`` is that call's ``PlacementResult``."""
@@ -111,7 +63,7 @@ class BatchResult:
         seed = None if self.seeds is None else int(self.seeds[call])
         return PlacementResult(self.positions[start:stop], self.fleet_arns, int(self.unplaced[call]),
                                self.reasons.get(call, {}), seed, rows=self.rows[start:stop],
-                               tasks=self.tasks[start:stop], names=self._names)
+                               first_task=int(self.tasks[start]) if stop > start else -1, names=self._names)
 
     @property
     def arns(self) -> list[str]:
