@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -16,60 +17,89 @@ from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, Task
 from placement.values import INT_ABSENT, VALUELESS, pack_version
 
 
-def columns_from_ecs(instances, tasks=None) -> Columns:
-    records = _items(instances, "containerInstances", "describe-container-instances")
-    n = len(records)
-    arns, ids, statuses, connected, ports = [], [], [], [], []
-    numbers = {name: np.empty(n, dtype=np.int64) for name in ("agent_version", "registered_at", "running_tasks",
-                                                             *Columns.RESOURCES)}
-    attributes: dict[str, tuple[list[int], list]] = defaultdict(lambda: ([], []))
-    for row, record in enumerate(records):
-        where = _Where(row, record)
-        arn = where.get(record, "containerInstanceArn", str)
-        if not arn:
-            raise where.error("containerInstanceArn", "is missing")
-        arns.append(arn)
-        ids.append(where.get(record, "ec2InstanceId", str))
-        statuses.append(where.get(record, "status", str))
-        connected.append(where.get(record, "agentConnected", bool))
-        count = where.get(record, "runningTasksCount", int, 0)
-        if count < 0:
-            raise where.error("runningTasksCount", f"must not be negative, got {count}")
-        numbers["running_tasks"][row] = count
-        version = where.get(where.get(record, "versionInfo", dict, {}), "agentVersion", str)
-        # An agent version we cannot read compares as absent, like a non-numeric attribute.
-        numbers["agent_version"][row] = pack_version(values.parse_version(version) if version else None)
-        numbers["registered_at"][row] = _registered_at(where, record.get("registeredAt"))
-        for name, value in _attributes(where, where.get(record, "attributes", list, [])):
-            rows, items = attributes[name]
-            rows.append(row)
-            items.append(value)
-        for prefix, field in (("remaining", "remainingResources"), ("registered", "registeredResources")):
-            amounts, in_use = _resources(where, record, field)
-            for resource in ("cpu", "memory", "gpu"):
-                numbers[f"{prefix}_{resource}"][row] = amounts[resource.upper()]
-            if prefix == "remaining":
-                ports.append(in_use)
-    if len(set(arns)) != n:
+NUMBERS = ("agent_version", "registered_at", "running_tasks", *Columns.RESOURCES)
+
+
+@dataclass(slots=True)
+class InstanceRecord:
+    """One container instance as read from ECS JSON, checked: what a fleet row holds."""
+
+    arn: str
+    instance_id: str | None
+    status: str | None
+    connected: bool | None
+    numbers: dict[str, int]                 # NUMBERS
+    attributes: list[tuple[str, object]]    # (name, value or VALUELESS)
+    ports: frozenset[int]
+
+
+def instance_records(instances) -> list[InstanceRecord]:
+    """The instances of a describe-container-instances document (or list), each checked."""
+    records = [_instance(row, record)
+               for row, record in enumerate(_items(instances, "containerInstances", "describe-container-instances"))]
+    arns = [record.arn for record in records]
+    if len(set(arns)) != len(arns):
         seen: set[str] = set()
         duplicate = next(i for i, arn in enumerate(arns) if arn in seen or seen.add(arn))
         raise InputError(f"containerInstances[{duplicate}]: duplicate containerInstanceArn {arns[duplicate]!r}")
-    running = _tasks(tasks, {arn: row for row, arn in enumerate(arns)})
+    return records
+
+
+def _instance(row: int, record) -> InstanceRecord:
+    where = _Where(row, record)
+    arn = where.get(record, "containerInstanceArn", str)
+    if not arn:
+        raise where.error("containerInstanceArn", "is missing")
+    count = where.get(record, "runningTasksCount", int, 0)
+    if count < 0:
+        raise where.error("runningTasksCount", f"must not be negative, got {count}")
+    version = where.get(where.get(record, "versionInfo", dict, {}), "agentVersion", str)
+    # An agent version we cannot read compares as absent, like a non-numeric attribute.
+    numbers = {"running_tasks": count, "agent_version": pack_version(values.parse_version(version) if version else None),
+               "registered_at": _registered_at(where, record.get("registeredAt"))}
+    in_use: frozenset[int] = frozenset()
+    for prefix, field in (("remaining", "remainingResources"), ("registered", "registeredResources")):
+        amounts, ports = _resources(where, record, field)
+        for resource in ("cpu", "memory", "gpu"):
+            numbers[f"{prefix}_{resource}"] = amounts[resource.upper()]
+        if prefix == "remaining":
+            in_use = ports
+    return InstanceRecord(arn, where.get(record, "ec2InstanceId", str), where.get(record, "status", str),
+                          where.get(record, "agentConnected", bool), numbers,
+                          _attributes(where, where.get(record, "attributes", list, [])), in_use)
+
+
+def tasks_on(records: list[InstanceRecord], tasks, first_row: int = 0) -> TaskRecords:
+    """The RUNNING tasks of a describe-tasks document on these instances (rows from ``first_row``)."""
+    return _tasks(tasks, {record.arn: first_row + row for row, record in enumerate(records)})
+
+
+def columns_from_ecs(instances, tasks=None) -> Columns:
+    records = instance_records(instances)
+    n = len(records)
+    attributes: dict[str, tuple[list[int], list]] = defaultdict(lambda: ([], []))
+    for row, record in enumerate(records):
+        for name, value in record.attributes:
+            rows, items = attributes[name]
+            rows.append(row)
+            items.append(value)
+    numbers = {name: np.fromiter((r.numbers[name] for r in records), dtype=np.int64, count=n) for name in NUMBERS}
+    running = tasks_on(records, tasks)
     group_names = tuple(sorted(set(running.groups)))
     lookup = {g: i for i, g in enumerate(group_names)}
     group_codes = np.array([lookup[g] for g in running.groups], dtype=np.int64)
     return Columns(
-        arns=tuple(arns),
-        instance_id=DictionaryColumn.from_values(ids),
-        status=DictionaryColumn.from_values(statuses),
-        agent_connected=DictionaryColumn.from_values(connected),
+        arns=tuple(r.arn for r in records),
+        instance_id=DictionaryColumn.from_values([r.instance_id for r in records]),
+        status=DictionaryColumn.from_values([r.status for r in records]),
+        agent_connected=DictionaryColumn.from_values([r.connected for r in records]),
         agent_version=numbers["agent_version"], registered_at=numbers["registered_at"],
         running_tasks=numbers["running_tasks"],
         attributes=MappingProxyType({name: _sparse_column(n, rows, items)
                                      for name, (rows, items) in sorted(attributes.items())}),
         groups=GroupColumn.from_tasks(n, running.rows, group_codes, group_names),
         resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
-        ports=tuple(ports), tasks=running,
+        ports=tuple(r.ports for r in records), tasks=running,
     ).validate()
 
 
@@ -137,19 +167,22 @@ def _registered_at(where: _Where, raw) -> int:
 
 
 def _attributes(where: _Where, items: list) -> list[tuple[str, object]]:
-    seen: set[str] = set()
-    out = []
-    for k, item in enumerate(items):
-        name = item.get("name") if isinstance(item, dict) else None
-        if not isinstance(name, str) or not name:
-            raise where.error(f"attributes[{k}]", f"must be an object with a 'name', got {item!r}")
-        value = item.get("value")
-        if value is not None and not isinstance(value, str):
-            raise where.error(f"attributes[{k}]", f"value must be a string, got {value!r}")
-        if name in seen:
-            raise where.error(f"attributes[{k}]", f"repeats the attribute {name!r}")
-        seen.add(name)
-        out.append((name, VALUELESS if value is None else value))  # no value (or null): value-less
+    """(name, value) per attribute; no value (or null) is value-less."""
+    out = [(item["name"], VALUELESS if item.get("value") is None else item["value"]) for item in items
+           if type(item) is dict and type(item.get("name")) is str and item["name"]
+           and (item.get("value") is None or type(item["value"]) is str)]
+    if len(out) != len(items) or len({name for name, _ in out}) != len(out):   # say which one is wrong
+        seen: set[str] = set()
+        for k, item in enumerate(items):
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str) or not name:
+                raise where.error(f"attributes[{k}]", f"must be an object with a 'name', got {item!r}")
+            value = item.get("value")
+            if value is not None and not isinstance(value, str):
+                raise where.error(f"attributes[{k}]", f"value must be a string, got {value!r}")
+            if name in seen:
+                raise where.error(f"attributes[{k}]", f"repeats the attribute {name!r}")
+            seen.add(name)
     return out
 
 

@@ -196,14 +196,14 @@ class Fleet(Sequence[Instance]):
 
     def register(self, instances, tasks=None) -> None:
         """Append instances given as ECS JSON (a document, a list, or one instance object)."""
-        from placement.fleet.ingest import columns_from_ecs
+        from placement.fleet.ingest import instance_records, tasks_on
         if isinstance(instances, dict) and "containerInstances" not in instances:
             instances = [instances]
-        added = columns_from_ecs(instances, tasks)
-        clash = next((arn for arn in added.arns if arn in self._store.position), None)
+        records = instance_records(instances)
+        clash = next((r.arn for r in records if r.arn in self._store.position), None)
         if clash is not None:
             raise InputError(f"already registered: {clash!r}")
-        self._store.append(added)
+        self._store.append(records, tasks_on(records, tasks, self._store.size))
 
     def deregister(self, arn: str) -> None:
         """Remove the instance; its tasks stop counting."""

@@ -157,6 +157,33 @@ class TaskTable:
         self.version += 1
         return range(first, stop)
 
+    def add_one(self, row: int, group: str, cpu: int, memory: int, gpu: int, ports: frozenset[int]) -> range:
+        """``add`` for one task with a made-up id (what start_task does most)."""
+        t = self.size
+        if t == len(self.rows):
+            for name in ("rows", "group", "cpu", "memory", "gpu", "alive"):
+                setattr(self, name, _grown(getattr(self, name), 2 * t, 0))
+        task_id = f"task-{t}"
+        if task_id in self.index:
+            return self.add([None], [row], [group], [cpu], [memory], [gpu], [ports])
+        code = self.name_code.get(group)
+        if code is None:
+            code = self.name_code[group] = len(self.names)
+            self.names.append(group)
+        self.rows[t], self.group[t], self.cpu[t], self.memory[t], self.gpu[t], self.alive[t] = \
+            row, code, cpu, memory, gpu, 1
+        self.ids.append(task_id)
+        self.ports.append(ports)
+        self.index[task_id] = t
+        stack = self.stacks.get((row, code))
+        if stack is None:
+            stack = self.stacks[(row, code)] = []
+            self.row_groups.setdefault(row, set()).add(code)
+        stack.append(t)
+        self.size = t + 1
+        self.version += 1
+        return range(t, t + 1)
+
     def kill(self, task: int) -> None:
         """Mark a live task stopped."""
         row, code = int(self.rows[task]), int(self.group[task])
@@ -349,37 +376,31 @@ class FleetStore:
             column.resize(self.capacity, keep)
         self.epoch += 1
 
-    def append(self, columns: Columns) -> range:
-        """Register the instances of ``columns`` (ARNs already checked to be new)."""
-        first, count = self.size, len(columns)
+    def append(self, instances: list, tasks: TaskRecords) -> range:
+        """Register checked instances (``ingest.InstanceRecord``, ARNs new) and the tasks they run."""
+        first, count = self.size, len(instances)
         self._reserve(count)
-        stop = first + count
-        for mine, theirs in ((self.instance_id, columns.instance_id), (self.status, columns.status),
-                             (self.agent_connected, columns.agent_connected)):
-            mine.codes[first:stop] = self._recode(mine, theirs)
-        for name, theirs in columns.attributes.items():
-            if name not in self.attributes:
-                self.attributes[name] = GrowingCodes(DictionaryColumn.absent(0), self.capacity)
-            self.attributes[name].codes[first:stop] = self._recode(self.attributes[name], theirs)
-        source = {"agent_version": columns.agent_version, "registered_at": columns.registered_at,
-                  "running_tasks": columns.running_tasks, **columns.resources}
-        for name, buffer in self.numbers.items():
-            buffer[first:stop] = source[name]
-        self.alive[first:stop] = 1
-        self.arns += columns.arns
-        self.position.update((arn, first + i) for i, arn in enumerate(columns.arns))
-        self.ports += columns.ports
-        self.size, self.live = stop, self.live + count
-        self._add_tasks(columns, first)
+        numbers, alive = self.numbers, self.alive
+        for row, record in enumerate(instances, first):
+            self.instance_id.codes[row] = self.instance_id.code(ABSENT if record.instance_id is None
+                                                                else record.instance_id)
+            self.status.codes[row] = self.status.code(ABSENT if record.status is None else record.status)
+            self.agent_connected.codes[row] = self.agent_connected.code(ABSENT if record.connected is None
+                                                                        else record.connected)
+            for name, value in record.attributes:
+                column = self.attribute(name)
+                column.codes[row] = column.code(value)
+            for name, value in record.numbers.items():
+                numbers[name][row] = value
+            alive[row] = 1
+            self.arns.append(record.arn)
+            self.position[record.arn] = row
+            self.ports.append(record.ports)
+        self.size, self.live = first + count, self.live + count
+        if len(tasks):
+            self.tasks.add(tasks.ids, tasks.rows, tasks.groups, tasks.cpu, tasks.memory, tasks.gpu, list(tasks.ports))
         self._emit("add", first, count)
-        return range(first, stop)
-
-    @staticmethod
-    def _recode(mine: GrowingCodes, theirs: DictionaryColumn) -> np.ndarray:
-        mapping = np.empty(theirs.code_count, dtype=np.int64)
-        for code in range(theirs.code_count):
-            mapping[code] = mine.code(theirs.value_of(code))
-        return mapping[theirs.codes]
+        return range(first, first + count)
 
     def _add_tasks(self, columns: Columns, first_row: int) -> None:
         records = columns.tasks
@@ -438,8 +459,9 @@ class FleetStore:
 
     def start_tasks(self, row: int, group: str, count: int, cpu: int, memory: int, gpu: int,
                     ports: frozenset[int]) -> range:
-        tasks = self.tasks.add([None] * count, [row] * count, [group] * count, [cpu] * count, [memory] * count,
-                               [gpu] * count, [ports] * count)
+        tasks = self.tasks.add_one(row, group, cpu, memory, gpu, ports) if count == 1 else \
+            self.tasks.add([None] * count, [row] * count, [group] * count, [cpu] * count, [memory] * count,
+                           [gpu] * count, [ports] * count)
         self._take(row, count, cpu, memory, gpu)
         self.ports[row] = self.ports[row] | ports
         self._emit("start", tasks.start, count)

@@ -99,6 +99,7 @@ cdef class State:
     cdef void count(self, int64_t t, int64_t step) noexcept nogil
     cdef void take(self, int64_t t, int64_t step) noexcept nogil
     cdef int hold(self, int64_t t, int64_t port) except -1 nogil
+    cdef int held(self, int64_t t, ports, bint started) except -1
     cdef bint fits(self, Py_ssize_t row, const Demand* demand) noexcept nogil
     cdef bint ports_fit(self, Py_ssize_t row, const Demand* demand) noexcept nogil
     cdef int64_t place(self, Py_ssize_t row, Py_ssize_t group, const Demand* demand, int64_t* host_ports) except -1 nogil

@@ -253,6 +253,14 @@ cdef class State:
                              ("eligible", eligible), ("active", active)):
             self.arrays[name][picked] = values
 
+    def load_row(self, Py_ssize_t row, int64_t cpu, int64_t memory, int64_t gpu, int64_t running, bint eligible,
+                 bint active):
+        """``load`` for one row."""
+        if not 0 <= row < self.n:
+            raise ValueError("row out of range")
+        self.cpu[row], self.memory[row], self.gpu[row], self.running[row] = cpu, memory, gpu, running
+        self.eligible[row], self.active[row] = eligible, active
+
     def reserve_ports(self, Py_ssize_t row, ports):
         """The instance's own PORTS (reserved, held by no task)."""
         if not 0 <= row < self.n:
@@ -410,6 +418,33 @@ cdef class State:
     cdef int64_t last_task(self, Py_ssize_t row, Py_ssize_t group) noexcept nogil:
         return map_get(&self.last_of_group, group_key(row, group), -1)
 
+    def adopt_one(self, Py_ssize_t row, Py_ssize_t group, int64_t cpu, int64_t memory, int64_t gpu, ports,
+                  bint started):
+        """``adopt`` for one task; returns its number."""
+        if not 0 <= row < self.n or not 0 <= group < self.groups or min(cpu, memory, gpu) < 0:
+            raise ValueError("task row, group or amounts out of range")
+        cdef int64_t t = self.new_task(row, group, cpu, memory, gpu, len(ports))
+        self.held(t, ports, started)
+        if started:
+            self.take(t, 1)
+        self.count(t, 1)
+        self.changed(row)
+        return t
+
+    cdef int held(self, int64_t t, ports, bint started) except -1:
+        """The ports a fleet task holds (see ``adopt``)."""
+        cdef Task* task = &self.task_table[t]
+        cdef int64_t owner, row = task.row
+        for port in sorted(p for p in ports if 0 < p < 65536):
+            owner = map_get(&self.ports, port_key(row, port), -2)
+            if owner == -1:                          # listed in PORTS: the task's now
+                self.port_pool[task.port_start + task.port_count] = port
+                task.port_count += 1
+                map_put(&self.ports, port_key(row, port), t)
+            elif owner == -2 and started:           # a started task's static port
+                self.hold(t, port)
+        return 0
+
     def adopt(self, rows, groups, cpu, memory, gpu, ports, bint started):
         """Tasks the fleet runs, in its order. Copied with their rows (``started`` False) they are
         in the fleet's resources already: only counted; started since (True), they also take
@@ -425,21 +460,11 @@ cdef class State:
                   or min(int(a.min()) for a in amounts) < 0):
             raise ValueError("task rows, groups or amounts out of range")
         first = self.tasks
-        cdef int64_t t, owner, row
-        cdef Task* task
+        cdef int64_t t, row
         for k in range(m):
             row = rows[k]
-            held = sorted(p for p in ports[k] if 0 < p < 65536)
-            t = self.new_task(row, groups[k], amounts[0][k], amounts[1][k], amounts[2][k], len(held))
-            task = &self.task_table[t]
-            for port in held:
-                owner = map_get(&self.ports, port_key(row, port), -2)
-                if owner == -1:                          # listed in PORTS: the task's now
-                    self.port_pool[task.port_start + task.port_count] = port
-                    task.port_count += 1
-                    map_put(&self.ports, port_key(row, port), t)
-                elif owner == -2 and started:           # a started task's static port
-                    self.hold(t, port)
+            t = self.new_task(row, groups[k], amounts[0][k], amounts[1][k], amounts[2][k], len(ports[k]))
+            self.held(t, ports[k], started)
             if started:
                 self.take(t, 1)
             self.count(t, 1)

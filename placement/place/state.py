@@ -63,6 +63,7 @@ class PlacementState:
         self.fleet_task: dict[int, int] = {}                # the store's task index -> task number
         self.ids: dict[int, str] = {}                       # task number -> id, for the fleet's tasks
         self.numbers: dict[str, int] = {}
+        self._store_groups: list[int] = []
         self.journal_cursor = store.journal_end
         self.layout += 1
         self._copy(np.arange(store.size, dtype=np.int64), everything=True)
@@ -200,6 +201,8 @@ class PlacementState:
 
     def _copy(self, rows: np.ndarray, everything: bool = False) -> None:
         """Rows as the fleet has them now: its own state, and the tasks it runs on them."""
+        if len(rows) == 1:
+            return self._copy_one(int(rows[0]))
         store, c = self.store, self.c
         numbers = store.numbers
         alive = store.alive[rows].astype(bool)
@@ -220,17 +223,55 @@ class PlacementState:
         self._adopt(live, started=False)
         c.touch(rows)
 
+    def _copy_one(self, row: int) -> None:
+        """``_copy`` of one row (what registering an instance costs)."""
+        store, c = self.store, self.c
+        numbers = store.numbers
+        alive = bool(store.alive[row])
+        active = alive and store.status.codes[row] == store.status.find("ACTIVE")
+        eligible = active and store.agent_connected.codes[row] == store.agent_connected.find(True)
+        c.load_row(row, int(numbers["remaining_cpu"][row]), int(numbers["remaining_memory"][row]),
+                   int(numbers["remaining_gpu"][row]), int(numbers["running_tasks"][row]), eligible, active)
+        if alive and store.ports[row]:
+            c.reserve_ports(row, store.ports[row])
+        one = np.array([row], dtype=np.int64)
+        for attribute in self.bucket_of:
+            self._rebucket(one, attribute)
+        if alive:
+            for task in store.tasks.on_row(row):
+                self._adopt_one(task, started=False)
+        c.touch(one)
+
     @staticmethod
     def _is(column, value, rows: np.ndarray) -> np.ndarray:
         code = column.find(value)
         return column.codes[rows] == code if code is not None else np.zeros(len(rows), dtype=bool)
 
+    def _adopt_one(self, task: int, started: bool) -> None:
+        table = self.store.tasks
+        number = self.c.adopt_one(int(table.rows[task]), self._groups_of_store()[table.group[task]],
+                                  int(table.cpu[task]), int(table.memory[task]), int(table.gpu[task]),
+                                  table.ports[task], started)
+        self.fleet_task[task] = number
+        self.ids[number] = table.ids[task]
+        self.numbers[table.ids[task]] = number
+
+    def _groups_of_store(self) -> list[int]:
+        """This state's code of each group the store's task table names."""
+        names = self.store.tasks.names
+        codes = self._store_groups
+        while len(codes) < len(names):
+            codes.append(self.group(names[len(codes)]))
+        return codes
+
     def _adopt(self, tasks: np.ndarray, started: bool) -> None:
         """The fleet's tasks ``tasks`` (its task indices, in order) into this state."""
+        if len(tasks) == 1:
+            return self._adopt_one(int(tasks[0]), started)
         if not len(tasks):
             return
         table = self.store.tasks
-        codes = np.array([self.group(name) for name in table.names], dtype=np.int64)
+        codes = np.array(self._groups_of_store() or [0], dtype=np.int64)
         numbers = self.c.adopt(table.rows[tasks], codes[table.group[tasks]], table.cpu[tasks], table.memory[tasks],
                                table.gpu[tasks], [table.ports[t] for t in tasks.tolist()], started)
         for task, number in zip(tasks.tolist(), numbers.tolist()):
@@ -242,8 +283,8 @@ class PlacementState:
         """A deregistered instance: its tasks stop counting; it takes no more."""
         for task in self.c.tasks_on(row):
             self.c.stop(task)
-        self.c.load([row], 0, 0, 0, 0, 0, 0)
-        self.c.touch([row])
+        self.c.load_row(row, 0, 0, 0, 0, False, False)
+        self.c.touch(np.array([row], dtype=np.int64))
 
     def _status(self, row: int) -> None:
         self._copy_flags(row)
