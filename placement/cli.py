@@ -6,6 +6,8 @@
                     [--gpu G] [--port P]... [--constraint memberOf:EXPR | distinctInstance]...
                     [--strategy binpack:cpu|binpack:memory|spread:FIELD|random]... [--seed S]
                     [--request RUN_TASK.json] [--task-definition TD.json] [--json]
+    placement scale-in (--fleet F --tasks T | --demo N) --group G --count K
+                    [--strategy binpack:cpu|binpack:memory|spread:FIELD|random]... [--seed S] [--json]
     placement demo                                the ECS documentation's examples on a demo fleet
 
 Exit codes: 0 ok / something matched, 1 nothing matched, 2 bad input. ``--json`` output is a
@@ -74,7 +76,10 @@ def _arguments() -> argparse.ArgumentParser:
     place.add_argument("--cpu", type=int, help="cpu units per task (default: the task definition's)")
     place.add_argument("--memory", type=int, help="MiB per task (default: the task definition's)")
     place.add_argument("--gpu", type=int, help="GPUs per task")
-    place.add_argument("--port", type=int, action="append", default=[], help="a static TCP host port (repeatable)")
+    place.add_argument("--port", type=int, action="append", default=[],
+                       help="a TCP host port, 0 for a dynamic one from the ephemeral range (repeatable)")
+    place.add_argument("--ephemeral-ports", metavar="LO-HI",
+                       help="the instances' ephemeral port range for dynamic ports (default 49153-65535)")
     place.add_argument("--group", help="the task group, e.g. service:web (default: the request's)")
     place.add_argument("--constraint", action="append", default=[], metavar="memberOf:EXPR|distinctInstance")
     place.add_argument("--strategy", action="append", default=[],
@@ -84,6 +89,16 @@ def _arguments() -> argparse.ArgumentParser:
     place.add_argument("--request", type=Path, help="run-task or create-service request JSON")
     place.add_argument("--task-definition", type=Path, help="task definition JSON (cpu, memory, ports, constraints)")
     place.add_argument("--json", action="store_true", help="machine-readable output")
+
+    stop = commands.add_parser("scale-in", help="which tasks of a service scale-in stops, in order")
+    fleet_source(stop)
+    stop.add_argument("--group", required=True, help="the task group, e.g. service:web")
+    stop.add_argument("--count", type=int, required=True, help="tasks to stop")
+    stop.add_argument("--strategy", action="append", default=[],
+                      metavar="binpack:cpu|binpack:memory|spread:FIELD|random",
+                      help="the placement strategies to mirror (default: the ECS service rule)")
+    stop.add_argument("--seed", type=int, help="seed of random choices (default: a fresh one, printed)")
+    stop.add_argument("--json", action="store_true", help="machine-readable output")
 
     show = commands.add_parser("demo", help="evaluate the ECS documentation's examples on a demo fleet")
     show.add_argument("--size", type=int, default=200, help="instances in the demo fleet")
@@ -103,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{error.parser.prog}: error: {error}", file=sys.stderr)
         return BAD_INPUT
     try:
-        return {"check": _check, "eval": _eval, "place": _place, "demo": _demo}[args.command](args)
+        return {"check": _check, "eval": _eval, "place": _place, "scale-in": _scale_in,
+                "demo": _demo}[args.command](args)
     except PlacementError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": error.to_json()}))
@@ -205,7 +221,7 @@ def _place(args) -> int:
     gpu = args.gpu if args.gpu is not None else (demand.gpu if demand else 0)
     ports = tuple(args.port) or (demand.ports if demand else ())
     fleet = _fleet(args)
-    result = Placer(fleet, strategies, random_ties=args.random_ties).place(
+    result = Placer(fleet, strategies, random_ties=args.random_ties, ephemeral_ports=args.ephemeral_ports).place(
         count, cpu, memory, gpu, ports, group, constraints, seed=args.seed)
     if args.json:
         print(json.dumps({**result.to_json(), "seed": result.seed}))
@@ -241,6 +257,32 @@ def _print_placement(fleet: Fleet, result, group: str) -> None:
             print(f"  {entry['removed']:>6} removed by {entry['constraint']}")
             for clause in entry.get("clauses", ()):
                 print(f"  {'':>6}   {clause['false']:>6} of them fail {clause['clause']}")
+
+
+def _scale_in(args) -> int:
+    from placement.place import Placer
+    from placement.place.requests import parse_strategy_option
+    if args.count < 0:
+        raise InputError(f"--count must not be negative, got {args.count}")
+    strategies = [parse_strategy_option(s) for s in args.strategy] or None
+    fleet = _fleet(args)
+    result = Placer(fleet).select_to_stop(args.group, args.count, strategies, seed=args.seed)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        zones = fleet.columns.attributes.get("ecs.availability-zone")
+        print(f"stop {len(result.stops)} of {args.count} tasks of {args.group}, in this order"
+              + (f" (seed {result.seed})" if result.seed is not None else "") + ":")
+        for stop in result.stops:
+            zone = zones.value_at(stop.position) if zones is not None else None
+            print(f"  {stop.task_id.rsplit('/', 1)[-1]:<34} on {_short(stop.arn):<14} {zone if isinstance(zone, str) else '-'}")
+        if result.short:
+            print(f"{args.group} has only {len(result.stops)} tasks; {result.short} short")
+        for field, buckets in result.remaining.items():
+            if field != "tasks":
+                print(f"\nleft per {field}: " + ", ".join(f"{k} {v}" for k, v in buckets.items()))
+        print(f"{result.remaining['tasks']} tasks of {args.group} left")
+    return OK if not result.short else NO_MATCH
 
 
 def _demo(args) -> int:

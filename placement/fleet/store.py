@@ -29,6 +29,7 @@ versions = itertools.count(1)            # one sequence for every fleet: a versi
 NUMBERS = ("agent_version", "registered_at", "running_tasks", *Columns.RESOURCES)
 _NUMBER_FILL = {"agent_version": INT_ABSENT, "registered_at": INT_ABSENT}
 RESERVE = 16                              # spare rows after a store first grows
+COMPACT_AFTER = 4096                      # dead rows kept before a compaction (when they also outnumber the live)
 
 
 def _grown(buffer: np.ndarray, capacity: int, fill) -> np.ndarray:
@@ -206,8 +207,8 @@ class TaskTable:
 
     def remap(self, old_to_new: np.ndarray) -> None:
         """Rows renumbered by a compaction (dead rows' tasks are dead already)."""
-        self.rows[:self.size] = np.where(self.alive[:self.size] == 1,
-                                         old_to_new[self.rows[:self.size]], self.rows[:self.size])
+        live = np.flatnonzero(self.alive[:self.size])       # a dead task's row may predate earlier compactions
+        self.rows[live] = old_to_new[self.rows[live]]
         mapping = old_to_new.tolist()
         self.stacks = {(mapping[row], code): tasks for (row, code), tasks in self.stacks.items()}
         self.row_groups = {mapping[row]: codes for row, codes in self.row_groups.items() if codes}
@@ -425,7 +426,7 @@ class FleetStore:
         for task in self.tasks.on_row(row):
             self.tasks.kill(task)
         self._emit("remove", row)
-        if len(self.dead_rows) > max(4096, self.live):
+        if len(self.dead_rows) > max(COMPACT_AFTER, self.live):
             self.compact()
 
     def compact(self) -> None:

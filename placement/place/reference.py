@@ -48,7 +48,7 @@ class _State:
         """Ports of the ephemeral range a dynamic port of this task could get here."""
         def counted(port):
             return self.low <= port <= self.high and port not in RESERVED
-        size = self.high - self.low + 1 - sum(counted(p) for p in RESERVED if self.low <= p <= self.high)
+        size = self.high - self.low + 1 - sum(self.low <= p <= self.high for p in RESERVED)
         return size - sum(counted(p) for p in self.ports) - sum(counted(p) for p in demand.static_ports)
 
     def place(self, demand: Demand, group: str) -> list[int]:
