@@ -1,105 +1,92 @@
-"""pytest-benchmark suite for the placer.
+"""pytest-benchmark suite for the placer, on the workloads of ``compare_placement.py``.
 
     pytest benchmarks/test_placement.py --benchmark-enable      # timed
     pytest benchmarks/test_placement.py                         # each test once (smoke, a few s)
 
-Groups:
-
-- ``place-batch``: one ``Placer.place(10_000, ...)`` call on 10,000 instances, per strategy
-  chain. Each round gets a new ``Placer`` whose one-time state build is done in the untimed
-  setup (``place(0)``, which places nothing); the placements are checked against the
-  sorted-list baseline of ``compare_placement.py`` (not timed);
-- ``place-single``: one ``place(1, ...)`` call with a memberOf constraint on 10,000 instances
-  (one long-lived placer: each call consumes resources, 10,000 instances hold over a million
-  such tasks);
-- ``place-reference``: the pure-Python reference placer on 1,000 instances, 200 tasks; with a
-  spread strategy it is O(tasks x instances^2), about 1 s per task, so 20 tasks there. Its
-  placements are checked against the fast placer's.
-
-With benchmarks disabled (the normal test run) each body runs once; the reference then places
-a few tasks only.
+Groups: ``place-stream`` (the mixed stream through place() per call and through place_many, at
+``rows`` instances), ``place-single`` (one place(1) with a shape per call), ``scale-in``
+(select_to_stop of 1,000 tasks) and ``fleet-events`` (a put-attribute and a task start and stop
+followed by a place(1)). The side-by-side comparison with the baselines is the script; here
+they are only checked to make the placer's decisions.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from placement.place import Binpack, Demand, Placer, Spread
-from placement.place.reference import place_reference
+from placement import Fleet
+from placement.place import Placer, Spread
 
-from compare_placement import (CPU, GROUP, MEMORY, SINGLE_CONSTRAINT, SortedListBaseline, start_state,
-                               strategy_chains, supported)
+from baselines import BASELINES
+from compare_placement import AZ, CHAINS, fast_calls, fast_many, fresh, mixed_stream, shapes_per_call, start_state
 from workloads import scaled_fleet
 
-INSTANCES = 10_000
-TASKS = 10_000
-REFERENCE_INSTANCES = 1_000
-REFERENCE_TASKS = 200
-REFERENCE_SPREAD_TASKS = 20
-SMOKE_REFERENCE_TASKS = (20, 1)      # (without, with a spread strategy) when benchmarks are disabled
-CHAINS = strategy_chains()
-NAMES = list(CHAINS)
+STREAM_TASKS = 20_000
 
 
-def fresh_placer(fleet, strategies, constraints=()) -> Placer:
-    placer = Placer(fleet, strategies=strategies)
-    placer.place(0, CPU, MEMORY, group=GROUP, constraints=list(constraints), seed=1)
-    return placer
-
-
-def place_batch(placer: Placer, count: int):
-    return placer.place(count, CPU, MEMORY, group=GROUP, seed=1)
-
-
-@pytest.mark.benchmark(group="place-batch")
-@pytest.mark.parametrize("name", NAMES)
-def test_place_batch(benchmark, name):
-    fleet, strategies = scaled_fleet(INSTANCES), CHAINS[name]
-    result = benchmark.pedantic(place_batch, setup=lambda: ((fresh_placer(fleet, strategies), TASKS), {}),
-                                rounds=5 if name == "random" else 20, iterations=1)
-    assert result.unplaced == 0 and len(result.positions) == TASKS
-    if supported(strategies):
-        baseline = SortedListBaseline(start_state(fleet, strategies), strategies, TASKS)
-        assert np.array_equal(baseline.run(baseline.setup()), result.positions)
+@pytest.mark.benchmark(group="place-stream")
+@pytest.mark.parametrize("name", list(CHAINS))
+@pytest.mark.parametrize("method", ["calls", "many"])
+def test_place_stream(benchmark, rows, name, method):
+    fleet, calls = scaled_fleet(rows), mixed_stream(STREAM_TASKS)
+    run = fast_calls if method == "calls" else fast_many
+    placed = benchmark.pedantic(run, setup=lambda: ((fresh(fleet, CHAINS[name]), calls), {}), rounds=3, iterations=1)
+    assert len(placed) == STREAM_TASKS
 
 
 @pytest.mark.benchmark(group="place-single")
-@pytest.mark.parametrize("name", NAMES)
-def test_place_single(benchmark, name):
-    fleet, constraints = scaled_fleet(INSTANCES), [SINGLE_CONSTRAINT]
-    placer = fresh_placer(fleet, CHAINS[name], constraints)
-    result = benchmark(placer.place, 1, CPU, MEMORY, group=GROUP, constraints=constraints, seed=1)
+def test_place_single(benchmark, rows):
+    placer, request = fresh(scaled_fleet(rows), CHAINS["spread(AZ)+binpack(memory)"])
+    demands = iter(shapes_per_call(1_000_000))
+    result = benchmark(lambda: request.place(1, *next(demands)))
     assert result.unplaced == 0 and len(result.positions) == 1
-    row = int(result.positions[0])
-    assert SINGLE_CONSTRAINT.predicate.evaluate(fleet)[row]
 
 
-@pytest.mark.benchmark(group="place-reference")
-@pytest.mark.parametrize("name", ["binpack(memory)", "spread(AZ)+binpack(memory)", "random"])
-def test_place_reference(benchmark, name):
-    fleet, strategies = scaled_fleet(REFERENCE_INSTANCES), CHAINS[name]
-    spread = any(isinstance(s, Spread) for s in strategies)
-    if benchmark.enabled:
-        tasks = REFERENCE_SPREAD_TASKS if spread else REFERENCE_TASKS
-    else:
-        tasks = SMOKE_REFERENCE_TASKS[spread]
-    result = benchmark.pedantic(place_reference, args=(fleet, Demand(CPU, MEMORY), tasks, GROUP, [], strategies, 1),
-                                rounds=1, iterations=1)
-    fast = fresh_placer(fleet, strategies).place(tasks, CPU, MEMORY, group=GROUP, seed=1)
-    assert result.unplaced == 0 and np.array_equal(result.positions, fast.positions)
+@pytest.mark.benchmark(group="scale-in")
+def test_scale_in(benchmark):
+    fleet = scaled_fleet(10_000)
+
+    def setup():
+        placer = Placer(fleet, [Spread(AZ), Spread("instanceId")])
+        placer.place(10_000, 16, 32, group="service:scale")
+        return (placer,), {}
+    result = benchmark.pedantic(lambda p: p.select_to_stop("service:scale", 1_000), setup=setup, rounds=5)
+    assert len(result.stops) == 1_000
 
 
-def test_baselines_agree_on_a_small_fleet():
-    """The two baselines of ``compare_placement.py`` match the placer on a small fleet, every
-    supported chain, including one that binpacks cpu (so a baseline cannot be fast by being wrong)."""
-    from compare_placement import NumpyBaseline
-    fleet = scaled_fleet(REFERENCE_INSTANCES)
-    chains = {**CHAINS, "spread(AZ)+binpack(cpu)": [Spread("attribute:ecs.availability-zone"), Binpack("cpu")]}
-    for name, strategies in chains.items():
-        if not supported(strategies):
-            continue
-        expected = fresh_placer(fleet, strategies).place(500, CPU, MEMORY, group=GROUP, seed=1).positions
-        start = start_state(fleet, strategies)
-        for baseline_class in (NumpyBaseline, SortedListBaseline):
-            baseline = baseline_class(start, strategies, 500)
-            assert np.array_equal(baseline.run(baseline.setup()), expected), (name, baseline.name)
+@pytest.mark.benchmark(group="fleet-events")
+def test_fleet_events(benchmark, rows):
+    fleet = Fleet(scaled_fleet(rows).columns)
+    placer, request = fresh(fleet, CHAINS["spread(AZ)+binpack(memory)"])
+    arns = fleet.arns
+    counter = iter(range(10**9))
+
+    def events():
+        k = next(counter)
+        arn = arns[k % len(arns)]
+        fleet.put_attribute(arn, "stack", ("prod", "dev")[k % 2])
+        fleet.stop_tasks(fleet.start_task(arn, "service:api", cpu=16, memory=32))
+        return request.place(1, 16, 32)
+    assert benchmark(events).unplaced == 0
+    assert placer.indexes.builds == 1 and placer.state.starts == 1      # followed, never rebuilt
+
+
+def test_the_baselines_make_the_placers_decisions_on_a_small_stream():
+    """Every baseline of ``compare_placement.py``, on a stream small enough for the slow ones:
+    task by task the same instances as the fast placer, through both of its paths."""
+    import compare_placement
+    fleet = scaled_fleet(1_000)
+    calls = mixed_stream(3_000, seed=4)
+    cap, chunk = compare_placement.CAP, compare_placement.CHUNK
+    compare_placement.CAP, compare_placement.CHUNK = 600, 200       # departures early and often
+    try:
+        for name, chain in CHAINS.items():
+            expected = fast_calls(fresh(fleet, chain), calls)
+            assert np.array_equal(fast_many(fresh(fleet, chain), calls), expected), name
+            assert np.array_equal(fast_calls(fresh(fleet, chain), calls, keyword=True), expected), name
+            spread = name != "binpack(memory)"
+            for baseline_class in BASELINES:
+                baseline = baseline_class(start_state(fleet, spread), spread)
+                assert np.array_equal(baseline.run(calls, 200, 600), expected), (name, baseline.name)
+    finally:
+        compare_placement.CAP, compare_placement.CHUNK = cap, chunk

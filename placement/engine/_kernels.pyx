@@ -372,8 +372,11 @@ cdef class Program:
         """Evaluate only ``rows`` (positions), writing each one's value into ``out[row]``."""
         cdef int64_t[::1] picked = np.ascontiguousarray(rows, dtype=np.int64)
         cdef Py_ssize_t j, row
-        if len(out) != self.rows or (len(picked) and (np.min(picked) < 0 or np.max(picked) >= self.rows)):
-            raise ValueError("rows or output out of range")
+        if len(out) != self.rows:
+            raise ValueError("one output per row")
+        for j in range(len(picked)):
+            if not 0 <= picked[j] < self.rows:
+                raise ValueError("rows out of range")
         cdef RowProgram program = self.row_program()
         with nogil:
             for j in range(len(picked)):

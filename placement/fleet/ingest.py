@@ -69,8 +69,13 @@ def _instance(row: int, record) -> InstanceRecord:
                           _attributes(where, where.get(record, "attributes", list, [])), in_use)
 
 
+_NO_TASKS = TaskRecords((), np.zeros(0, dtype=np.int64), (), *(np.zeros(0, dtype=np.int64),) * 3, ())
+
+
 def tasks_on(records: list[InstanceRecord], tasks, first_row: int = 0) -> TaskRecords:
     """The RUNNING tasks of a describe-tasks document on these instances (rows from ``first_row``)."""
+    if tasks is None:
+        return _NO_TASKS
     return _tasks(tasks, {record.arn: first_row + row for row, record in enumerate(records)})
 
 
@@ -126,16 +131,17 @@ def _items(document, key: str, command: str) -> list:
 class _Where:
     """Names the instance (index and ARN) in every error about one of its fields."""
 
+    __slots__ = ("index", "record")
+
     def __init__(self, index: int, record):
         if not isinstance(record, dict):
             raise InputError(f"containerInstances[{index}] must be an object, got {type(record).__name__}")
-        self.label = f"containerInstances[{index}]"
-        arn = record.get("containerInstanceArn")
-        if isinstance(arn, str):
-            self.label += f" ({arn})"
+        self.index, self.record = index, record
 
     def error(self, field: str, problem: str) -> InputError:
-        return InputError(f"{self.label}: {field!r} {problem}")
+        arn = self.record.get("containerInstanceArn")
+        label = f"containerInstances[{self.index}]" + (f" ({arn})" if isinstance(arn, str) else "")
+        return InputError(f"{label}: {field!r} {problem}")
 
     def get(self, record: dict, field: str, kind: type, default=None):
         value = record.get(field, default)

@@ -9,6 +9,7 @@ is how a live placer follows without rebuilding.
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +22,7 @@ from placement.fleet.store import FleetStore
 from placement.values import ABSENT, INT_ABSENT, VALUELESS, Version, unpack_version
 
 _EMPTY: Mapping = MappingProxyType({})
+_NO_PORTS: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ class Fleet(Sequence[Instance]):
 
     def position(self, arn: str) -> int:
         """Where the instance with ``arn`` stands in the fleet."""
-        return int(self._store.logical(np.array([self._row(arn)]))[0])
+        row = self._row(arn)
+        return row - bisect.bisect_left(self._store.dead_rows, row)
 
     def ids(self, mask) -> list[str]:
         """The ARNs of the instances where ``mask`` (one bool per instance) is true."""
@@ -244,15 +247,17 @@ class Fleet(Sequence[Instance]):
                    gpu: int = 0, ports=()) -> list[str]:
         """Record ``count`` RUNNING tasks of ``group`` on the instance, each using ``cpu``,
         ``memory``, ``gpu`` and the static host ``ports`` (runningTasksCount follows); returns their ids."""
-        _check_tasks(group, count)
-        for name, value in (("cpu", cpu), ("memory", memory), ("gpu", gpu)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
-        static = frozenset(_port(p) for p in ports if p)
+        if not (type(group) is str and group and type(count) is int and 0 <= count <= 10_000_000):
+            _check_tasks(group, count)
+        if not (type(cpu) is int and type(memory) is int and type(gpu) is int and min(cpu, memory, gpu) >= 0):
+            for name, value in (("cpu", cpu), ("memory", memory), ("gpu", gpu)):
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
+        static = frozenset(_port(p) for p in ports if p) if ports else _NO_PORTS
         row = self._row(arn)
         started = self._store.start_tasks(row, group, count, cpu, memory, gpu, static)
-        self._changed(row)
-        return [self._store.tasks.ids[t] for t in started]
+        self._records.pop(row, None)
+        return self._store.tasks.ids[started.start:started.stop]
 
     def stop_task(self, arn: str, group: str, count: int = 1, *, cpu: int | None = None,
                   memory: int | None = None, gpu: int | None = None, ports=None) -> None:
@@ -277,12 +282,11 @@ class Fleet(Sequence[Instance]):
     def stop_tasks(self, task_ids) -> None:
         """Stop the tasks with these ids (``taskArn`` or the ids ``start_task`` returned)."""
         table = self._store.tasks
-        chosen = []
-        for task_id in task_ids:
-            task = table.index.get(task_id) if isinstance(task_id, str) else None
-            if task is None or not table.alive[task] or task in chosen:
-                raise InputError(f"no running task {task_id!r} in the fleet")
-            chosen.append(task)
+        chosen = [table.index.get(task_id) if isinstance(task_id, str) else None for task_id in task_ids]
+        if None in chosen or not all(table.alive[task] for task in chosen) or len(set(chosen)) != len(chosen):
+            bad = next((t for t, task in zip(task_ids, chosen) if task is None or not table.alive[task]),
+                       next(iter(task_ids), None))
+            raise InputError(f"no running task {bad!r} in the fleet (or named twice)")
         self._store.stop_tasks(chosen)
         for task in chosen:
             self._changed(int(table.rows[task]))

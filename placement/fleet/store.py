@@ -15,6 +15,7 @@ compacted copy), valid until the next change; ``capacity_view()`` gives a bind t
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import weakref
 from types import MappingProxyType
@@ -41,14 +42,15 @@ def _grown(buffer: np.ndarray, capacity: int, fill) -> np.ndarray:
 class GrowingCodes:
     """A dictionary column that grows: codes in a buffer with spare rows, values appended."""
 
-    __slots__ = ("codes", "values", "absent_code", "layout", "owned", "_lookup", "_frozen")
+    __slots__ = ("codes", "values", "absent_code", "layout", "owned", "changes", "_lookup", "_frozen")
 
-    def __init__(self, column: DictionaryColumn, capacity: int):
+    def __init__(self, column: DictionaryColumn, capacity: int, changes: list):
         self.values = list(column.dictionary)
         self.absent_code = column.absent_code
         self.owned = len(column.codes) != capacity          # else borrowed until the first write
         self.codes = _grown(column.codes, capacity, column.absent_code) if self.owned else column.codes
         self.layout = 0                   # changes whenever a bound plan must bind again
+        self.changes = changes            # the store's count of such changes, over every column
         self._lookup: dict | None = None
         self._frozen: tuple | None = None
 
@@ -70,6 +72,7 @@ class GrowingCodes:
             self.values.append(value)
             self._frozen = None
             self.layout += 1
+            self.changes[0] += 1
             if code > np.iinfo(self.codes.dtype).max:
                 self.codes = self.codes.astype(code_dtype(code + 1))
                 self.owned = True
@@ -86,7 +89,9 @@ class GrowingCodes:
         return self._lookup.get(value)
 
     def value_at(self, row: int):
-        code = int(self.codes[row])
+        return self.value_at_code(int(self.codes[row]))
+
+    def value_at_code(self, code: int):
         if code == self.absent_code:
             return ABSENT
         if code == self.absent_code + 1:
@@ -106,6 +111,7 @@ class GrowingCodes:
         self.codes = _grown(kept, capacity, self.absent_code)
         self.owned = True
         self.layout += 1
+        self.changes[0] += 1
 
 
 class TaskTable:
@@ -185,9 +191,9 @@ class TaskTable:
         self.version += 1
         return range(t, t + 1)
 
-    def kill(self, task: int) -> None:
+    def kill(self, task: int, row: int | None = None) -> None:
         """Mark a live task stopped."""
-        row, code = int(self.rows[task]), int(self.group[task])
+        row, code = int(self.rows[task]) if row is None else row, int(self.group[task])
         self.alive[task] = 0
         stack = self.stacks[(row, code)]
         stack.remove(task)
@@ -267,15 +273,17 @@ class FleetStore:
         self.size = self.live = n
         self.capacity = max(1, n)
         self.epoch = 0                                     # changes when the number buffers are replaced
+        self.changes = [0]                                 # changes of a dictionary column a bind reads
         self.alive = np.zeros(self.capacity, dtype=np.uint8)
         self.alive[:n] = 1
-        self.dead_rows = np.zeros(0, dtype=np.int64)       # sorted
+        self.dead_rows: list[int] = []                      # sorted
         self.arns = list(columns.arns)
         self.position = {arn: i for i, arn in enumerate(self.arns)}
-        self.instance_id = GrowingCodes(columns.instance_id, self.capacity)
-        self.status = GrowingCodes(columns.status, self.capacity)
-        self.agent_connected = GrowingCodes(columns.agent_connected, self.capacity)
-        self.attributes = {name: GrowingCodes(column, self.capacity) for name, column in columns.attributes.items()}
+        self.instance_id = GrowingCodes(columns.instance_id, self.capacity, self.changes)
+        self.status = GrowingCodes(columns.status, self.capacity, self.changes)
+        self.agent_connected = GrowingCodes(columns.agent_connected, self.capacity, self.changes)
+        self.attributes = {name: GrowingCodes(column, self.capacity, self.changes)
+                           for name, column in columns.attributes.items()}
         source = {"agent_version": columns.agent_version, "registered_at": columns.registered_at,
                   "running_tasks": columns.running_tasks, **columns.resources}
         self.numbers = {name: source[name] if n == self.capacity else _grown(source[name], self.capacity,
@@ -300,13 +308,24 @@ class FleetStore:
         return self._cached("live", self.layout, lambda: np.flatnonzero(self.alive[:self.size]))
 
     @property
+    def bindings(self) -> tuple:
+        """Changes whenever a plan bound to ``capacity_view`` may have to bind again."""
+        return self.epoch, self.changes[0]
+
+    @property
     def layout(self) -> tuple:
         """Changes whenever the physical rows do (added, removed, moved)."""
         return self.epoch, len(self.dead_rows), self.size
 
     def logical(self, rows: np.ndarray) -> np.ndarray:
         """Fleet positions of physical rows (live ones)."""
-        return rows - np.searchsorted(self.dead_rows, rows) if len(self.dead_rows) else rows
+        if not self.dead_rows:
+            return rows
+        if len(rows) <= 16:                      # a scheduler's call: bisect, no copy of the tombstones
+            dead = self.dead_rows
+            return np.array([row - bisect.bisect_left(dead, row) for row in rows.tolist()], dtype=np.int64)
+        dead = self._cached("dead", self.layout, lambda: np.array(self.dead_rows, dtype=np.int64))
+        return rows - np.searchsorted(dead, rows)
 
     def _cached(self, key: str, stamp, build):
         hit = self._cache.get(key)
@@ -381,7 +400,7 @@ class FleetStore:
         """Register checked instances (``ingest.InstanceRecord``, ARNs new) and the tasks they run."""
         first, count = self.size, len(instances)
         self._reserve(count)
-        numbers, alive = self.numbers, self.alive
+        numbers, alive, attributes = self.numbers, self.alive, self.attributes
         for row, record in enumerate(instances, first):
             self.instance_id.codes[row] = self.instance_id.code(ABSENT if record.instance_id is None
                                                                 else record.instance_id)
@@ -389,8 +408,10 @@ class FleetStore:
             self.agent_connected.codes[row] = self.agent_connected.code(ABSENT if record.connected is None
                                                                         else record.connected)
             for name, value in record.attributes:
-                column = self.attribute(name)
-                column.codes[row] = column.code(value)
+                column = attributes.get(name) or self.attribute(name)
+                lookup = column._lookup
+                code = lookup.get(value) if lookup is not None and value is not VALUELESS else None
+                column.codes[row] = column.code(value) if code is None else code
             for name, value in record.numbers.items():
                 numbers[name][row] = value
             alive[row] = 1
@@ -422,7 +443,7 @@ class FleetStore:
         self.alive[row] = 0
         self.live -= 1
         del self.position[self.arns[row]]
-        self.dead_rows = np.insert(self.dead_rows, np.searchsorted(self.dead_rows, row), row)
+        bisect.insort(self.dead_rows, row)
         for task in self.tasks.on_row(row):
             self.tasks.kill(task)
         self._emit("remove", row)
@@ -444,7 +465,7 @@ class FleetStore:
         self.capacity = self.size + max(RESERVE, self.size // 2)
         self._resize(keep)
         self.tasks.remap(old_to_new)
-        self.dead_rows = np.zeros(0, dtype=np.int64)
+        self.dead_rows = []
         self._emit("compact", old_to_new)
 
     def set_code(self, column: GrowingCodes, row: int, value, event: tuple) -> None:
@@ -455,7 +476,8 @@ class FleetStore:
         """The column of attribute ``name``, created (absent everywhere) when new."""
         column = self.attributes.get(name)
         if column is None:
-            column = self.attributes[name] = GrowingCodes(DictionaryColumn.absent(0), self.capacity)
+            column = self.attributes[name] = GrowingCodes(DictionaryColumn.absent(0), self.capacity, self.changes)
+            self.changes[0] += 1
         return column
 
     def start_tasks(self, row: int, group: str, count: int, cpu: int, memory: int, gpu: int,
@@ -464,21 +486,28 @@ class FleetStore:
             self.tasks.add([None] * count, [row] * count, [group] * count, [cpu] * count, [memory] * count,
                            [gpu] * count, [ports] * count)
         self._take(row, count, cpu, memory, gpu)
-        self.ports[row] = self.ports[row] | ports
+        if ports:
+            self.ports[row] = self.ports[row] | ports
         self._emit("start", tasks.start, count)
         return tasks
 
     def stop_tasks(self, tasks: list[int]) -> None:
+        table = self.tasks
         for task in tasks:
-            row = int(self.tasks.rows[task])
-            self.tasks.kill(task)
-            self._take(row, -1, int(self.tasks.cpu[task]), int(self.tasks.memory[task]), int(self.tasks.gpu[task]))
-            self.ports[row] = self.ports[row] - self.tasks.ports[task]
+            row = int(table.rows[task])
+            table.kill(task, row)
+            self._take(row, -1, int(table.cpu[task]), int(table.memory[task]), int(table.gpu[task]))
+            if table.ports[task]:
+                self.ports[row] = self.ports[row] - table.ports[task]
             self._emit("stop", task)
 
     def _take(self, row: int, count: int, cpu: int, memory: int, gpu: int) -> None:
-        for name, amount in (("remaining_cpu", cpu), ("remaining_memory", memory), ("remaining_gpu", gpu)):
-            if amount:
-                self.writable(name)[row] -= count * amount
-        running = self.writable("running_tasks")
+        numbers = self.numbers if not self._borrowed else {name: self.writable(name) for name in NUMBERS}
+        if cpu:
+            numbers["remaining_cpu"][row] -= count * cpu
+        if memory:
+            numbers["remaining_memory"][row] -= count * memory
+        if gpu:
+            numbers["remaining_gpu"][row] -= count * gpu
+        running = numbers["running_tasks"]
         running[row] = max(0, running[row] + count)

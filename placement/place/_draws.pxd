@@ -3,7 +3,8 @@ cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from placement.place._ranker cimport Index
-from placement.place._state cimport Demand, State
+from placement.place._ports cimport Demand
+from placement.place._state cimport State
 
 
 @cython.final

@@ -11,7 +11,8 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from placement.place._ranker cimport (BINPACK_CPU, BINPACK_MEMORY, RANDOM, RANDOM_TRIES, SPREAD_BUCKET,
                                       SPREAD_INSTANCE, UNKNOWN, Index, address, fits, splitmix64)
-from placement.place._state cimport Demand, State
+from placement.place._ports cimport Demand
+from placement.place._state cimport State
 
 import numpy as np
 

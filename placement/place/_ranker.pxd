@@ -3,7 +3,8 @@
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 
-from placement.place._state cimport Demand, State
+from placement.place._ports cimport Demand
+from placement.place._state cimport State
 
 cpdef enum StrategyKind:
     BINPACK_CPU = 0
@@ -53,6 +54,7 @@ cdef class Index:
     cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil
     cdef void begin(self) noexcept nogil
     cdef bint caught_up(self) except -1
+    cpdef tuple place(self, Py_ssize_t count, int64_t cpu, int64_t memory, int64_t gpu, object ports, uint64_t seed)
     cdef Py_ssize_t run(self, Py_ssize_t count, const Demand* demand, uint64_t* rng, int64_t* rows,
                         int64_t* tasks, int64_t* ports) except -1 nogil
 
@@ -71,7 +73,7 @@ cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
 cdef inline bint fits(State state, Py_ssize_t row, const Demand* demand) noexcept nogil:
     """Enough cpu, memory and GPUs on ``row``, and its ports (checked only when the task has any)."""
     return (state.cpu[row] >= demand.cpu and state.memory[row] >= demand.memory and state.gpu[row] >= demand.gpu
-            and (demand.port_count == 0 or state.ports_fit(row, demand)))
+            and (demand.port_count == 0 or state.ports.fit(row, demand)))
 
 
 cdef inline void* address(object array):

@@ -1,6 +1,10 @@
+"""The ranker indexes' shared base (``_ranker.pyx``); ``_tree`` and ``_draws`` hold the structures."""
 import enum
+from typing import Protocol
 
 import numpy as np
+
+from placement.place._state import State
 
 class StrategyKind(enum.IntEnum):
     BINPACK_CPU = 0
@@ -9,28 +13,41 @@ class StrategyKind(enum.IntEnum):
     SPREAD_BUCKET = 3
     RANDOM = 4
 
-Ranking = list[tuple[StrategyKind, np.ndarray | None, np.ndarray | None]]
+class Stale(Exception):
+    """The index is behind the state's trimmed change log, or further behind than a rebuild costs."""
 
-class _Index:
-    state: dict
-    strategies: Ranking
-    def update(self, rows: np.ndarray) -> None: ...
-    def __len__(self) -> int: ...
-    def place(self, count: int, chosen: np.ndarray, seed_state: int, rows: np.ndarray,
-              counts: np.ndarray) -> tuple[int, int, int]: ...
+class Spread(Protocol):
+    bucket_of: np.ndarray              # uint32 per row: the row's bucket
+    counts: np.ndarray                 # int64 per bucket: tasks of the group
 
-class HeapIndex(_Index):
-    """Per-cell heaps for chains without ``random``."""
+class Kind(Protocol):
+    """What an index points into (``placement.place.indexes.Kind``)."""
 
-    def __init__(self, state: dict, strategies: Ranking, cell_of: np.ndarray, cells: int, need_cpu: int,
-                 need_memory: int, need_gpu: int, leave_after_placing: bool) -> None: ...
+    group: int
+    group_count: np.ndarray            # int64 per row
+    masks: list[np.ndarray]            # uint8 per row, one per memberOf
+    distinct: bool
+    kinds: list[StrategyKind]
+    spreads: list[Spread]              # one per SPREAD_BUCKET strategy, in order
+    layout: int
+    cell_of: np.ndarray                # int64 per row (TreeIndex)
+    cell_bucket: np.ndarray            # uint32 per cell and spread (TreeIndex)
+    cells: int
+    cell_capacity: int
 
-class DrawIndex(_Index):
-    """A Fenwick tree over positions for chains that start with ``random``."""
+class Index:
+    group: int
+    seen: int                          # the state's change log, caught up to here
+    pointed: int                       # the layout the index's pointers were taken at
+    stop: bool
+    def __init__(self, state: State, spec: Kind) -> None: ...
+    def point(self, spec: Kind) -> None: ...
+    def catch_up(self) -> None: ...
+    def place(self, count: int, cpu: int, memory: int, gpu: int, ports: tuple[int, ...],
+              seed: int) -> tuple[np.ndarray, int, np.ndarray | None, int]:
+        """(rows, the first task's number, host ports per task or None, generator state)."""
 
-    def __init__(self, state: dict, strategies: Ranking, need_cpu: int, need_memory: int, need_gpu: int,
-                 leave_after_placing: bool) -> None: ...
-
-def place_batch(state: dict, strategies: Ranking, candidates: np.ndarray, candidate_count: int, need_cpu: int,
-                need_memory: int, need_gpu: int, leave_after_placing: bool, count: int, seed_state: int,
-                random_ties: bool, chosen: np.ndarray) -> tuple[int, int, int]: ...
+def place_many(indexes: list[Index], which: np.ndarray, counts: np.ndarray, cpus: np.ndarray, memories: np.ndarray,
+               gpus: np.ndarray, seeds: np.ndarray, start: int, rows: np.ndarray, tasks: np.ndarray,
+               offsets: np.ndarray) -> tuple[int, bool]:
+    """(the next call, whether the last one left tasks unplaced)."""

@@ -16,7 +16,8 @@ cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 
 cimport numpy as cnp
-from placement.place._state cimport Demand, State, fill_demand
+from placement.place._ports cimport Demand, fill_demand
+from placement.place._state cimport State
 
 import numpy as np
 
@@ -172,7 +173,7 @@ cdef class Index:
         self.seen = self.state.log_start + self.state.log_size
         return placed
 
-    def place(self, Py_ssize_t count, int64_t cpu, int64_t memory, int64_t gpu, ports, uint64_t seed):
+    cpdef tuple place(self, Py_ssize_t count, int64_t cpu, int64_t memory, int64_t gpu, object ports, uint64_t seed):
         """Place up to ``count`` tasks with this demand, after re-filing what changed since the
         last call (``Stale``: rebuild this index instead). Returns (rows, the first task's number
         (the others follow it), host ports per task in request order or None, generator state)."""
@@ -181,7 +182,7 @@ cdef class Index:
         cdef cnp.ndarray wanted = np.ascontiguousarray(ports, dtype=np.int64) if port_count else NO_PORTS
         if count < 0:
             raise ValueError("negative count")
-        fill_demand(self.state, &demand, cpu, memory, gpu, <const int64_t*>cnp.PyArray_DATA(wanted), port_count)
+        fill_demand(self.state.ports, &demand, cpu, memory, gpu, <const int64_t*>cnp.PyArray_DATA(wanted), port_count)
         if not self.caught_up():
             raise Stale()
         cdef cnp.ndarray rows = int64_array(count)
@@ -232,7 +233,7 @@ def place_many(list indexes, int64_t[::1] which, int64_t[::1] counts, int64_t[::
         index = <Index>indexes[which[call]]
         if not index.caught_up():
             return call, False
-        fill_demand(index.state, &demand, cpus[call], memories[call], gpus[call], &no_ports[0], 0)
+        fill_demand(index.state.ports, &demand, cpus[call], memories[call], gpus[call], &no_ports[0], 0)
         rng = seeds[call]
         with nogil:
             placed = index.run(counts[call], &demand, &rng, &rows[offsets[call]] if counts[call] else NULL,

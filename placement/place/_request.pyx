@@ -29,7 +29,7 @@ cdef class PlacementResult:
 
     cdef readonly object positions, rows, fleet_arns, reasons, seed
     cdef readonly Py_ssize_t unplaced
-    cdef int64_t first_task                   # the tasks placed are numbered from here on (-1: none)
+    cdef readonly int64_t first_task          # the tasks placed are numbered from here on (-1: none)
     cdef object names, ports, _placements
 
     def __init__(self, positions, fleet_arns, Py_ssize_t unplaced, reasons=None, seed=None, *, rows=None,

@@ -3,32 +3,8 @@
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from placement.engine._kernels cimport RowProgram
-
-cdef enum:
-    MAX_RESERVED_PORTS = 100      # ECS: host ports one instance may reserve (PORTS plus static ones placed)
-    DYNAMIC_PORT = 0x10000        # set on a held port that was assigned from the ephemeral range
-
-
-# Open addressing, int64 keys (>= 0) to int64 values; -1 empty, -2 deleted.
-cdef struct IntMap:
-    int64_t* keys
-    int64_t* values
-    Py_ssize_t mask               # capacity - 1, a power of two minus one
-    Py_ssize_t used               # live and deleted slots
-    Py_ssize_t live
-
-
-# One task's needs. ``ports``: the requested host ports in request order, 0 = dynamic.
-cdef struct Demand:
-    int64_t cpu
-    int64_t memory
-    int64_t gpu
-    const int64_t* ports
-    int port_count
-    int static_count
-    int dynamic_count
-    int own_in_range              # static ports inside the ephemeral range (not free for dynamic ones)
-
+from placement.place._intmap cimport IntMap
+from placement.place._ports cimport Demand, Ports
 
 cdef struct Task:
     int64_t row
@@ -65,13 +41,9 @@ cdef class State:
     cdef int64_t* group_total_    # counted tasks in any group
     cdef uint8_t* eligible        # ACTIVE and agent connected
     cdef uint8_t* active          # ACTIVE (scale-in stops tasks on the others first)
-    cdef int32_t* reserved        # host ports reserved (the 100 limit)
-    cdef int32_t* in_range        # ports in use inside the ephemeral range, reserved ones aside
     cdef int64_t* row_last        # the row's last task (-1: none)
     cdef dict arrays              # name -> numpy array the pointers above point into
-    # ports in use: (row << 16 | port) -> the task holding it (-1: the instance's own PORTS)
-    cdef IntMap ports
-    cdef readonly int64_t low, high, specials_in_range
+    cdef readonly Ports ports     # the host ports in use
     # tasks, numbered in the order they came
     cdef Task* task_table
     cdef readonly Py_ssize_t tasks
@@ -100,14 +72,9 @@ cdef class State:
     cdef void take(self, int64_t t, int64_t step) noexcept nogil
     cdef int hold(self, int64_t t, int64_t port) except -1 nogil
     cdef int held(self, int64_t t, ports, bint started) except -1
-    cdef bint fits(self, Py_ssize_t row, const Demand* demand) noexcept nogil
-    cdef bint ports_fit(self, Py_ssize_t row, const Demand* demand) noexcept nogil
     cdef int64_t place(self, Py_ssize_t row, Py_ssize_t group, const Demand* demand, int64_t* host_ports) except -1 nogil
     cdef int release(self, int64_t t) except -1 nogil
     cdef int64_t last_task(self, Py_ssize_t row, Py_ssize_t group) noexcept nogil
     cdef int changed(self, Py_ssize_t row) except -1 nogil
     cdef int64_t log_at(self, Py_ssize_t sequence) noexcept nogil
 
-
-cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, const int64_t* ports,
-                     Py_ssize_t count) except -1

@@ -1,8 +1,7 @@
 """The placement state in C: what placing and stopping tasks changes, one source of truth.
 
 Per row (a fleet row, tombstones included): remaining cpu, memory and GPUs, ``runningTasksCount``,
-the counted tasks in any group, eligibility, and the host ports in use (a hash set of (row, port)
-pairs, with per-row counts for the 100-port limit and the free part of the ephemeral range).
+the counted tasks in any group, eligibility, and the host ports in use (``_ports.Ports``).
 Per task, in the order they came: its row, group, what it took and the ports it holds, linked to
 the row's other tasks and to the row's tasks of the same group, so that a stop frees exactly what
 one task took and scale-in finds an instance's last task of a group in O(1). Per group, the
@@ -16,132 +15,21 @@ caller passes in from Python is checked where it enters (``load``, ``adopt``, th
 request builds); the loops trust it.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from placement.engine._kernels cimport Program, RowProgram, evaluate_row
+from placement.place._intmap cimport grow_buffer, map_get, map_init, map_put, map_remove, remap_keys
+from placement.place._ports cimport DYNAMIC_PORT, Demand, Ports
 
 import numpy as np
 
-cdef int64_t EMPTY = -1, DELETED = -2
 ROW_ARRAYS = {"cpu": np.int64, "memory": np.int64, "gpu": np.int64, "running": np.int64, "group_total": np.int64,
-              "eligible": np.uint8, "active": np.uint8, "reserved": np.int32, "in_range": np.int32,
-              "row_last": np.int64}
-RESERVED = (22, 2375, 2376, 51678, 51679, 51680)     # never assigned as dynamic ports (SPEC 2b)
-
-
-cdef inline bint special(int64_t port) noexcept nogil:
-    return port == 22 or port == 2375 or port == 2376 or 51678 <= port <= 51680
-
-
-# -- an int64 -> int64 hash map -------------------------------------------------------------------
-
-cdef inline uint64_t mix(uint64_t x) noexcept nogil:
-    x = (x ^ (x >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
-    x = (x ^ (x >> 27)) * <uint64_t>0x94D049BB133111EB
-    return x ^ (x >> 31)
-
-
-cdef int map_init(IntMap* m, Py_ssize_t capacity) except -1 nogil:
-    cdef Py_ssize_t size = 16, i
-    while size < 2 * capacity:
-        size *= 2
-    m.keys = <int64_t*>malloc(size * sizeof(int64_t))
-    m.values = <int64_t*>malloc(size * sizeof(int64_t))
-    if m.keys == NULL or m.values == NULL:
-        with gil:
-            raise MemoryError()
-    for i in range(size):
-        m.keys[i] = EMPTY
-    m.mask, m.used, m.live = size - 1, 0, 0
-    return 0
-
-
-cdef inline Py_ssize_t map_slot(const IntMap* m, int64_t key) noexcept nogil:
-    """The slot holding ``key``, or -1."""
-    cdef Py_ssize_t i = <Py_ssize_t>(mix(<uint64_t>key) & <uint64_t>m.mask)
-    while m.keys[i] != EMPTY:
-        if m.keys[i] == key:
-            return i
-        i = (i + 1) & m.mask
-    return -1
-
-
-cdef inline int64_t map_get(const IntMap* m, int64_t key, int64_t missing) noexcept nogil:
-    cdef Py_ssize_t slot = map_slot(m, key)
-    return missing if slot < 0 else m.values[slot]
-
-
-cdef int map_put(IntMap* m, int64_t key, int64_t value) except -1 nogil:
-    cdef Py_ssize_t i, slot = map_slot(m, key)
-    cdef IntMap grown
-    if slot >= 0:
-        m.values[slot] = value
-        return 0
-    if 10 * (m.used + 1) > 7 * (m.mask + 1):           # rehash: live entries only, room to double
-        map_init(&grown, 2 * m.live + 16)
-        for i in range(m.mask + 1):
-            if m.keys[i] >= 0:
-                map_put(&grown, m.keys[i], m.values[i])
-        free(m.keys)
-        free(m.values)
-        m[0] = grown
-    i = <Py_ssize_t>(mix(<uint64_t>key) & <uint64_t>m.mask)
-    while m.keys[i] >= 0:
-        i = (i + 1) & m.mask
-    if m.keys[i] == EMPTY:
-        m.used += 1
-    m.keys[i], m.values[i] = key, value
-    m.live += 1
-    return 0
-
-
-cdef inline void map_remove(IntMap* m, int64_t key) noexcept nogil:
-    cdef Py_ssize_t slot = map_slot(m, key)
-    if slot >= 0:
-        m.keys[slot] = DELETED
-        m.live -= 1
-
-
-cdef int remap_keys(IntMap* m, int64_t[::1] mapping, int shift) except -1:
-    """Re-key a map of (row << shift | x) after rows moved; rows mapped to -1 drop out."""
-    cdef IntMap moved
-    cdef Py_ssize_t i
-    cdef int64_t row
-    map_init(&moved, m.live + 16)
-    for i in range(m.mask + 1):
-        if m.keys[i] >= 0:
-            row = mapping[m.keys[i] >> shift]
-            if row >= 0:
-                map_put(&moved, (row << shift) | (m.keys[i] & ((<int64_t>1 << shift) - 1)), m.values[i])
-    free(m.keys)
-    free(m.values)
-    m[0] = moved
-    return 0
-
-
-cdef int grow_buffer(void** buffer, Py_ssize_t* capacity, Py_ssize_t needed, size_t item) except -1 nogil:
-    """Room for ``needed`` items in a malloc'd buffer (doubling)."""
-    cdef Py_ssize_t size = capacity[0]
-    cdef void* moved
-    if needed <= size:
-        return 0
-    while size < needed:
-        size = max(16, 2 * size)
-    moved = realloc(buffer[0], size * item)
-    if moved == NULL:
-        with gil:
-            raise MemoryError()
-    buffer[0], capacity[0] = moved, size
-    return 0
+              "eligible": np.uint8, "active": np.uint8, "row_last": np.int64}
 
 
 cdef inline int64_t group_key(Py_ssize_t row, Py_ssize_t group) noexcept nogil:
     return (<int64_t>row << 24) | group
-
-
-cdef inline int64_t port_key(Py_ssize_t row, int64_t port) noexcept nogil:
-    return (<int64_t>row << 16) | port
 
 
 cdef void* address(object array):
@@ -154,21 +42,23 @@ cdef class State:
     """Placement state over ``capacity`` rows (``n`` of them in use) with ephemeral ports ``low..high``."""
 
     def __cinit__(self, Py_ssize_t capacity, int64_t low=49153, int64_t high=65535):
-        if not 1 <= low <= high <= 65535:
-            raise ValueError("the ephemeral port range must lie within 1..65535")
-        self.low, self.high = low, high
-        self.specials_in_range = sum(low <= p <= high for p in RESERVED)
+        self.ports = Ports(max(1, capacity), low, high)
         self.arrays = {}
         self.capacity = 0
-        map_init(&self.ports, 64)
         map_init(&self.last_of_group, 64)
         self.counter_arrays = []
         self.program_refs = []
         self.grow(max(1, capacity))
 
+    @property
+    def low(self) -> int:
+        return self.ports.low
+
+    @property
+    def high(self) -> int:
+        return self.ports.high
+
     def __dealloc__(self):
-        free(self.ports.keys)
-        free(self.ports.values)
         free(self.last_of_group.keys)
         free(self.last_of_group.values)
         free(self.task_table)
@@ -205,9 +95,9 @@ cdef class State:
         self.group_total_ = <int64_t*>address(self.arrays["group_total"])
         self.eligible = <uint8_t*>address(self.arrays["eligible"])
         self.active = <uint8_t*>address(self.arrays["active"])
-        self.reserved = <int32_t*>address(self.arrays["reserved"])
-        self.in_range = <int32_t*>address(self.arrays["in_range"])
         self.row_last = <int64_t*>address(self.arrays["row_last"])
+        if self.ports.capacity != capacity:
+            self.ports.grow(capacity)
         self.epoch += 1
 
     def remap(self, old_to_new, Py_ssize_t capacity):
@@ -227,8 +117,8 @@ cdef class State:
         for t in range(self.tasks):
             if self.task_table[t].alive:
                 self.task_table[t].row = mapping[self.task_table[t].row]
-        remap_keys(&self.ports, mapping, 16)
-        remap_keys(&self.last_of_group, mapping, 24)
+        self.ports.remap(old_to_new, capacity)
+        remap_keys(&self.last_of_group, &mapping[0], 24)
         self.n, self.capacity = new_n, 0
         self.grow(capacity)
         self.log_start += self.log_size
@@ -265,37 +155,10 @@ cdef class State:
         """The instance's own PORTS (reserved, held by no task)."""
         if not 0 <= row < self.n:
             raise ValueError("row out of range")
-        for port in ports:
-            if not 0 < port < 65536:
-                raise ValueError("port out of range")
-            if map_slot(&self.ports, port_key(row, port)) < 0:
-                map_put(&self.ports, port_key(row, port), -1)
-                self.reserved[row] += 1
-                self.in_range[row] += self.low <= port <= self.high and not special(port)
+        self.ports.reserve(row, ports)
 
     def in_use(self, Py_ssize_t row, int64_t port) -> bool:
-        return 0 <= row < self.n and 0 < port < 65536 and map_slot(&self.ports, port_key(row, port)) >= 0
-
-    # -- checking a task against a row --------------------------------------------------------------
-
-    cdef bint ports_fit(self, Py_ssize_t row, const Demand* demand) noexcept nogil:
-        cdef int k
-        cdef int64_t free_ports
-        if demand.static_count:
-            if self.reserved[row] + demand.static_count > MAX_RESERVED_PORTS:
-                return 0
-            for k in range(demand.port_count):
-                if demand.ports[k] and map_slot(&self.ports, port_key(row, demand.ports[k])) >= 0:
-                    return 0
-        if demand.dynamic_count:
-            free_ports = (self.high - self.low + 1) - self.specials_in_range - self.in_range[row] - demand.own_in_range
-            if free_ports < demand.dynamic_count:
-                return 0
-        return 1
-
-    cdef bint fits(self, Py_ssize_t row, const Demand* demand) noexcept nogil:
-        return (self.cpu[row] >= demand.cpu and self.memory[row] >= demand.memory and self.gpu[row] >= demand.gpu
-                and (demand.port_count == 0 or self.ports_fit(row, demand)))
+        return 0 <= row < self.n and self.ports.in_use(row, port)
 
     # -- tasks -------------------------------------------------------------------------------------
 
@@ -348,15 +211,9 @@ cdef class State:
     cdef int hold(self, int64_t t, int64_t port) except -1 nogil:
         """Task ``t`` holds ``port`` (DYNAMIC_PORT set: from the ephemeral range, not reserved)."""
         cdef Task* task = &self.task_table[t]
-        cdef int64_t number = port & 0xFFFF
         self.port_pool[task.port_start + task.port_count] = port
         task.port_count += 1
-        map_put(&self.ports, port_key(task.row, number), t)
-        if not port & DYNAMIC_PORT:
-            self.reserved[task.row] += 1
-        if self.low <= number <= self.high and not special(number):
-            self.in_range[task.row] += 1
-        return 0
+        return self.ports.take(task.row, port, t)
 
     cdef int64_t place(self, Py_ssize_t row, Py_ssize_t group, const Demand* demand,
                        int64_t* host_ports) except -1 nogil:
@@ -364,7 +221,7 @@ cdef class State:
         dynamic ports (the lowest free ones of the range, after its static ones), count it, log
         the row. The host port of each requested port goes to ``host_ports`` in request order."""
         cdef int64_t t = self.new_task(row, group, demand.cpu, demand.memory, demand.gpu, demand.port_count)
-        cdef int64_t port = self.low
+        cdef int64_t port = self.ports.low
         cdef int k
         for k in range(demand.port_count):
             if demand.ports[k]:
@@ -372,8 +229,7 @@ cdef class State:
                 host_ports[k] = demand.ports[k]
         for k in range(demand.port_count):
             if not demand.ports[k]:
-                while special(port) or map_slot(&self.ports, port_key(row, port)) >= 0:
-                    port += 1
+                port = self.ports.lowest_free(row, port)
                 self.hold(t, port | DYNAMIC_PORT)
                 host_ports[k] = port
                 port += 1
@@ -386,17 +242,10 @@ cdef class State:
         """Stop task ``t``: everything it took comes back, its counters go down, its ports are free."""
         cdef Task* task = &self.task_table[t]
         cdef Py_ssize_t row = task.row, k
-        cdef int64_t port, number
         self.take(t, -1)
         self.count(t, -1)
         for k in range(task.port_count):
-            port = self.port_pool[task.port_start + k]
-            number = port & 0xFFFF
-            map_remove(&self.ports, port_key(row, number))
-            if not port & DYNAMIC_PORT:
-                self.reserved[row] -= 1
-            if self.low <= number <= self.high and not special(number):
-                self.in_range[row] -= 1
+            self.ports.give(row, self.port_pool[task.port_start + k])
         if task.row_prev >= 0:
             self.task_table[task.row_prev].row_next = task.row_next
         if task.row_next >= 0:
@@ -436,40 +285,43 @@ cdef class State:
         cdef Task* task = &self.task_table[t]
         cdef int64_t owner, row = task.row
         for port in sorted(p for p in ports if 0 < p < 65536):
-            owner = map_get(&self.ports, port_key(row, port), -2)
+            owner = self.ports.owner(row, port)
             if owner == -1:                          # listed in PORTS: the task's now
                 self.port_pool[task.port_start + task.port_count] = port
                 task.port_count += 1
-                map_put(&self.ports, port_key(row, port), t)
+                self.ports.claim(row, port, t)
             elif owner == -2 and started:           # a started task's static port
                 self.hold(t, port)
         return 0
 
-    def adopt(self, rows, groups, cpu, memory, gpu, ports, bint started):
+    def adopt(self, rows, groups, cpu, memory, gpu, list ports, bint started, bint log=True):
         """Tasks the fleet runs, in its order. Copied with their rows (``started`` False) they are
         in the fleet's resources already: only counted; started since (True), they also take
         what they need. A port the instance lists in PORTS becomes the task's; a started task's
         other ports are static ones it reserves; a copied task's other ports (dynamic bindings,
-        which PORTS does not list) are not tracked. Returns the task numbers."""
-        rows, groups = np.asarray(rows, dtype=np.int64), np.asarray(groups, dtype=np.int64)
-        amounts = [np.asarray(a, dtype=np.int64) for a in (cpu, memory, gpu)]
-        m = len(rows)
-        if any(len(a) != m for a in (groups, *amounts)) or len(ports) != m:
+        which PORTS does not list) are not tracked. ``log`` False: the caller touches the rows
+        itself. Returns the number of the first (the others follow)."""
+        cdef int64_t[::1] on = np.ascontiguousarray(rows, dtype=np.int64), group = np.ascontiguousarray(groups, dtype=np.int64)
+        cdef int64_t[::1] c = np.ascontiguousarray(cpu, dtype=np.int64), mem = np.ascontiguousarray(memory, dtype=np.int64)
+        cdef int64_t[::1] g = np.ascontiguousarray(gpu, dtype=np.int64)
+        cdef Py_ssize_t k, m = len(on)
+        cdef int64_t t, first = self.tasks
+        if len(group) != m or len(c) != m or len(mem) != m or len(g) != m or len(ports) != m:
             raise ValueError("one entry per task")
-        if m and (rows.min() < 0 or rows.max() >= self.n or groups.min() < 0 or groups.max() >= self.groups
-                  or min(int(a.min()) for a in amounts) < 0):
-            raise ValueError("task rows, groups or amounts out of range")
-        first = self.tasks
-        cdef int64_t t, row
         for k in range(m):
-            row = rows[k]
-            t = self.new_task(row, groups[k], amounts[0][k], amounts[1][k], amounts[2][k], len(ports[k]))
-            self.held(t, ports[k], started)
+            if not (0 <= on[k] < self.n and 0 <= group[k] < self.groups and c[k] >= 0 and mem[k] >= 0 and g[k] >= 0):
+                raise ValueError("task rows, groups or amounts out of range")
+        for k in range(m):
+            held = ports[k]
+            t = self.new_task(on[k], group[k], c[k], mem[k], g[k], len(held) if held else 0)
+            if held:
+                self.held(t, held, started)
             if started:
                 self.take(t, 1)
             self.count(t, 1)
-            self.changed(row)
-        return np.arange(first, self.tasks, dtype=np.int64)
+            if log:
+                self.changed(on[k])
+        return first
 
     def stop(self, int64_t task):
         if not 0 <= task < self.tasks or not self.task_table[task].alive:
@@ -621,11 +473,19 @@ cdef class State:
 
     def touch(self, rows):
         """Rows changed from outside (a fleet event): re-evaluate and log them."""
-        picked = np.asarray(rows, dtype=np.int64)
-        if len(picked) and (picked.min() < 0 or picked.max() >= self.n):
-            raise ValueError("rows out of range")
-        for row in picked.tolist():
-            self.changed(row)
+        cdef int64_t[::1] picked = np.ascontiguousarray(rows, dtype=np.int64)
+        cdef Py_ssize_t k
+        for k in range(len(picked)):
+            if not 0 <= picked[k] < self.n:
+                raise ValueError("rows out of range")
+        for k in range(len(picked)):
+            self.changed(picked[k])
+
+    def touch_row(self, Py_ssize_t row):
+        """``touch`` for one row."""
+        if not 0 <= row < self.n:
+            raise ValueError("row out of range")
+        self.changed(row)
 
     cdef int64_t log_at(self, Py_ssize_t sequence) noexcept nogil:
         return self.log[sequence - self.log_start]
@@ -642,37 +502,6 @@ cdef class State:
         self.log_size -= drop
         self.log_start += drop
 
-    def ports_blocked(self, int64_t cpu, int64_t memory, int64_t gpu, ports) -> np.ndarray:
-        """uint8 per row: the task's ports do not fit there (for reasons)."""
-        cdef Demand demand
-        cdef int64_t[::1] buffer = np.ascontiguousarray(ports, dtype=np.int64) if len(ports) else np.zeros(1, np.int64)
-        fill_demand(self, &demand, cpu, memory, gpu, &buffer[0], len(ports))
-        out = np.zeros(self.n, dtype=np.uint8)
-        cdef uint8_t[::1] view = out
-        cdef Py_ssize_t row
-        for row in range(self.n):
-            view[row] = not self.ports_fit(row, &demand)
-        return out
-
-
-cdef int fill_demand(State state, Demand* demand, int64_t cpu, int64_t memory, int64_t gpu, const int64_t* ports,
-                     Py_ssize_t count) except -1:
-    """A checked ``Demand``: non-negative amounts, ports in 0..65535, static ones unique."""
-    cdef Py_ssize_t j, k
-    if cpu < 0 or memory < 0 or gpu < 0:
-        raise ValueError("negative demand")
-    demand.cpu, demand.memory, demand.gpu = cpu, memory, gpu
-    demand.ports, demand.port_count = ports, <int>count
-    demand.static_count = demand.dynamic_count = demand.own_in_range = 0
-    for j in range(count):
-        if not 0 <= ports[j] < 65536:
-            raise ValueError("port out of range")
-        if ports[j] == 0:
-            demand.dynamic_count += 1
-            continue
-        demand.static_count += 1
-        demand.own_in_range += state.low <= ports[j] <= state.high and not special(ports[j])
-        for k in range(j):
-            if ports[k] == ports[j]:
-                raise ValueError("a static port twice")
-    return 0
+    def ports_blocked(self, ports) -> np.ndarray:
+        """uint8 per row in use: a task with these ports does not fit there (for reasons)."""
+        return self.ports.blocked(self.n, ports)

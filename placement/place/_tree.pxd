@@ -3,7 +3,8 @@ cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from placement.place._ranker cimport Index
-from placement.place._state cimport Demand, State
+from placement.place._ports cimport Demand
+from placement.place._state cimport State
 
 
 @cython.final
@@ -22,6 +23,8 @@ cdef class TreeIndex(Index):
     cdef int prefix                           # the chain's leading spreads: cells are searched by their counts
     cdef dict arrays
 
+    cdef bint keyed(self, Py_ssize_t row) noexcept nogil
+    cdef void pull_all(self, int64_t t) noexcept nogil
     cdef int64_t cell_best(self, Py_ssize_t cell, const Demand* demand) noexcept nogil
     cdef int bound(self, Py_ssize_t a, Py_ssize_t b) noexcept nogil
     cdef bint less(self, int64_t a, int64_t b) noexcept nogil

@@ -72,8 +72,14 @@ class Kind:
             self.cell_capacity = 1
             self.cell_bucket = np.zeros(1, dtype=np.uint32)
             return
-        codes = np.stack([s.bucket_of[:n] for s in self.spread_list], axis=1)
-        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+        if len(self.spread_list) == 1:          # one spread: its bucket codes are the cells (no sort)
+            codes = self.spread_list[0].bucket_of[:n]
+            present = np.bincount(codes, minlength=1)
+            unique = np.flatnonzero(present).astype(np.uint32).reshape(-1, 1)
+            inverse = (np.cumsum(present > 0) - 1)[codes]
+        else:
+            unique, inverse = np.unique(np.stack([s.bucket_of[:n] for s in self.spread_list], axis=1), axis=0,
+                                        return_inverse=True)
         self.cell_of[:n] = inverse.reshape(-1)
         self.cells = len(unique)
         self.cell_ids = {tuple(cell): i for i, cell in enumerate(unique.tolist())}
@@ -135,6 +141,7 @@ class Indexes:
         self.kinds: OrderedDict[tuple, Kind] = OrderedDict()     # least recently used first
         self.limit = 2
         self.generation = 0         # changes when the state started over: every kind is gone
+        self.builds = 0             # indexes built (a kept one is not rebuilt unless it fell behind)
 
     def kind(self, group: str, constraints: tuple, strategies: tuple, pin: bool = False) -> Kind:
         key = (group, constraints, strategies)
@@ -165,6 +172,7 @@ class Indexes:
 
     def build(self, kind: Kind, stop: bool = False):
         c = self.state.c
+        self.builds += not stop
         if stop:
             return (ScanIndex(c, kind, False, True) if StrategyKind.RANDOM in kind.kinds
                     else TreeIndex(c, kind, True))

@@ -40,9 +40,6 @@ class Mask:
         self.program = None
         self.bound_to = None
 
-    def reads(self, attribute: str) -> bool:
-        return any(f.kind is Kind.ATTRIBUTE and f.name == attribute for f in self.fields)
-
 
 class Masks:
     """The masks of every constraint a placer has been asked for, kept current."""
@@ -50,27 +47,43 @@ class Masks:
     def __init__(self, state: PlacementState):
         self.state = state
         self.masks: dict[str, Mask] = {}          # by canonical text
+        self.reading: dict[str, list[Mask]] = {}  # attribute -> the masks that read it
+        self.checked = None                       # the store's bindings when every mask was last current
 
     def mask(self, constraint: MemberOf) -> Mask:
         predicate = constraint.predicate
         found = self.masks.get(predicate.canonical)
         if found is None:
             found = self.masks[predicate.canonical] = Mask(predicate, self.state.c.capacity)
+            for field in found.fields:
+                if field.kind is Kind.ATTRIBUTE:
+                    self.reading.setdefault(field.name, []).append(found)
             self._bind(found, everything=True)
             if found.stateful:
                 self._program_stateful()
         return found
 
-    def _signature(self, mask: Mask) -> tuple:
-        """What a bound program depends on: the store's buffers and each column it reads."""
+    def _columns(self, mask: Mask) -> list:
+        """The store's dictionary columns the mask's program reads (None: not there yet)."""
         store = self.state.store
+        return [store.attributes.get(f.name) if f.kind is Kind.ATTRIBUTE
+                else store.instance_id if f.kind is Kind.INSTANCE_ID else store.agent_connected
+                for f in mask.fields if f.kind in (Kind.ATTRIBUTE, Kind.INSTANCE_ID, Kind.AGENT_CONNECTED)]
 
-        def layout(field: Field):
-            column = (store.attributes.get(field.name) if field.kind is Kind.ATTRIBUTE
-                      else store.instance_id if field.kind is Kind.INSTANCE_ID
-                      else store.agent_connected if field.kind is Kind.AGENT_CONNECTED else None)
-            return -1 if column is None else (id(column.codes), column.layout)
-        return store.epoch, tuple(sorted((str(f), layout(f)) for f in mask.fields))
+    def _signature(self, mask: Mask) -> tuple:
+        """What a bound program depends on: the store's number buffers, and each column it reads
+        (the same column object, with the same buffer and values)."""
+        return (self.state.store.epoch, *((None, None, None) if c is None else (c, c.codes, c.layout)
+                                          for c in self._columns(mask)))
+
+    def _stale(self, mask: Mask) -> bool:
+        bound = mask.bound_to
+        if bound[0] != self.state.store.epoch:
+            return True
+        for column, (was, codes, layout) in zip(self._columns(mask), bound[1:]):
+            if column is not was or (column is not None and (column.codes is not codes or column.layout != layout)):
+                return True
+        return False
 
     def _bind(self, mask: Mask, everything: bool = False) -> None:
         state = self.state
@@ -85,7 +98,10 @@ class Masks:
 
     def _current(self) -> None:
         """Bind again every program whose columns or arrays changed since it was bound."""
-        stale = [m for m in self.masks.values() if m.bound_to != self._signature(m)]
+        if self.checked == self.state.store.bindings:
+            return
+        self.checked = self.state.store.bindings
+        stale = [m for m in self.masks.values() if self._stale(m)]
         for mask in stale:
             self._bind(mask)
         if any(m.stateful for m in stale):
@@ -110,9 +126,10 @@ class Masks:
                 mask.program.evaluate_rows(rows, mask.array)
 
     def attribute_changed(self, row: int, name: str) -> None:
-        touched = [m for m in self.masks.values() if m.reads(name)]
-        if touched:
-            self._current()
+        touched = self.reading.get(name)
+        if not touched:
+            return
+        self._current()
         for mask in touched:
             if not mask.stateful:
                 mask.program.evaluate_rows(np.array([row], dtype=np.int64), mask.array)
@@ -132,6 +149,8 @@ class Masks:
             mask.array = moved
             self._bind(mask)
         self._program_stateful()
+        self.checked = None
 
     def rebuilt(self) -> None:
         self.masks.clear()
+        self.reading.clear()

@@ -238,7 +238,7 @@ class Placer:
         code = self.state.groups.get(group)
         for number in reversed(self.state.c.tasks_on(row) if row is not None else []):
             task_row, task_group, task_cpu, task_memory, task_gpu, _, held = self.state.c.task(number)
-            if number not in self.state.ids and task_group == code and (task_cpu, task_memory, task_gpu) == \
+            if self.state.placed(number) and task_group == code and (task_cpu, task_memory, task_gpu) == \
                     (demand.cpu, demand.memory, demand.gpu) and set(demand.static_ports) <= set(held):
                 self.state.c.stop(number)
                 return

@@ -41,7 +41,7 @@ def reasons(state: PlacementState, masks: Masks, demand: Demand, group: str, con
     out["ineligible"] = int(remove(c.array("eligible")[:n] == 0).sum())
     for name in ("cpu", "memory", "gpu"):
         out[name] = int(remove(c.array(name)[:n] < getattr(demand, name)).sum())
-    blocked = c.ports_blocked(demand.cpu, demand.memory, demand.gpu, demand.ports) if demand.ports else None
+    blocked = c.ports_blocked(demand.ports) if demand.ports else None
     out["ports"] = int(remove(blocked.astype(bool)).sum()) if blocked is not None else 0
     entries = []
     for constraint in constraints:

@@ -11,13 +11,13 @@ mode, or the scan when the chain draws.
 from __future__ import annotations
 
 import os
-from collections import Counter
+
+import numpy as np
 
 from placement.errors import InputError
 from placement.place.indexes import Indexes, Kind
 from placement.place.requests import MAX_TASKS, Random, Spread, check_request, ecs_service_default
 from placement.place.result import Stop, StopResult
-from placement.values import ABSENT
 
 
 def select_to_stop(indexes: Indexes, group: str, count: int, strategies=None, seed: int | None = None) -> StopResult:
@@ -47,15 +47,18 @@ def select_to_stop(indexes: Indexes, group: str, count: int, strategies=None, se
 
 def remaining(state, kind: Kind, strategies) -> dict:
     """Tasks of the group left, in all and per bucket of each spread attribute of the chain."""
-    counts = kind.group_count[:state.c.n]
+    n = state.c.n
+    counts = kind.group_count[:n]
     out: dict = {"tasks": int(counts.sum())}
     for strategy in strategies:
         if isinstance(strategy, Spread) and not strategy.per_instance:
             column = state.store.attributes.get(strategy.attribute)
-            per_bucket: Counter = Counter()
-            for row in counts.nonzero()[0].tolist():
-                value = column.value_at(row) if column is not None else ABSENT
-                label = value if isinstance(value, str) else "(absent)" if value is ABSENT else "(value-less)"
-                per_bucket[label] += int(counts[row])
-            out[strategy.field] = dict(sorted(per_bucket.items()))
+            if column is None:
+                out[strategy.field] = {"(absent)": out["tasks"]} if out["tasks"] else {}
+                continue
+            per_code = np.bincount(column.codes[:n], weights=counts, minlength=len(column.values) + 2)
+            labels = {column.absent_code: "(absent)", column.absent_code + 1: "(value-less)"}
+            out[strategy.field] = dict(sorted(
+                (labels.get(code) or column.value_at_code(code), int(per_code[code]))
+                for code in np.flatnonzero(per_code).tolist()))
     return out

@@ -32,8 +32,8 @@ class Spread:
         self.group, self.attribute, self.bucket_of, self.counts = group, attribute, bucket_of, counts
 
 
-def _regrown(array: np.ndarray, capacity: int, keep=None) -> np.ndarray:
-    out = np.zeros(capacity, dtype=array.dtype)
+def _regrown(array: np.ndarray, capacity: int, keep=None, fill=0) -> np.ndarray:
+    out = np.full(capacity, fill, dtype=array.dtype)
     kept = array if keep is None else array[keep]
     out[:min(capacity, len(kept))] = kept[:capacity]
     return out
@@ -47,10 +47,12 @@ class PlacementState:
         self.fleet, self.store, self.ephemeral = fleet, fleet.store, ephemeral
         self.observers: list = []
         self.layout = 0                     # changes whenever an array an index points into is replaced
+        self.starts = 0                     # times the state was built from the fleet (once, normally)
         self._start()
         self.store.listeners.add(self)
 
     def _start(self) -> None:
+        self.starts += 1
         store = self.store
         self.c = State(store.capacity, *self.ephemeral)
         self.c.use_rows(store.size)
@@ -59,10 +61,11 @@ class PlacementState:
         self.counts: dict[int, np.ndarray] = {}            # group -> its tasks per row
         self.bucket_of: dict[str, np.ndarray] = {}         # attribute -> bucket per row
         self.spreads: dict[tuple[int, str], Spread] = {}
+        self.spreads_over: dict[str, list[Spread]] = {}      # attribute -> its spreads, every group
         self.hits: dict[str, tuple[ir.Leaf, np.ndarray]] = {}  # stateful leaf -> the tasks it names per row
-        self.fleet_task: dict[int, int] = {}                # the store's task index -> task number
-        self.ids: dict[int, str] = {}                       # task number -> id, for the fleet's tasks
-        self.numbers: dict[str, int] = {}
+        self.number_of = np.zeros(0, dtype=np.int64)        # the store's task index -> task number (-1)
+        self.store_index = np.zeros(0, dtype=np.int64)      # task number -> the store's task index (-1: placed)
+        self.fleet_tasks = 0
         self._store_groups: list[int] = []
         self.journal_cursor = store.journal_end
         self.layout += 1
@@ -122,6 +125,7 @@ class PlacementState:
             counts = np.bincount(bucket_of[:self.c.n], weights=self.group_count(code)[:self.c.n],
                                  minlength=size).astype(np.int64)
             spread = self.spreads[(code, attribute)] = Spread(code, attribute, bucket_of, counts)
+            self.spreads_over.setdefault(attribute, []).append(spread)
             self._point_counters(code)
         return spread
 
@@ -156,7 +160,7 @@ class PlacementState:
         if self.journal_cursor == store.journal_end:
             return
         if self.journal_cursor < store.journal_start:     # fell behind the trimmed journal
-            placed = self.c.tasks - len(self.ids)
+            placed = self.c.tasks - self.fleet_tasks
             if placed:
                 raise RuntimeError("the fleet's journal was trimmed past a placer with placed tasks")
             self._start()
@@ -187,12 +191,17 @@ class PlacementState:
             elif kind == "status":
                 self._status(event[1])
             elif kind == "start":
+                alive, rows = store.tasks.alive, store.tasks.rows
                 started = [t for t in range(event[1], event[1] + event[2])
-                           if store.tasks.alive[t] and int(store.tasks.rows[t]) not in copied]
-                self._adopt(np.array(started, dtype=np.int64), started=True)
-            elif kind == "stop":
-                number = self.fleet_task.pop(event[1], None)
-                if number is not None and self.c.alive(number) and int(store.tasks.rows[event[1]]) not in copied:
+                           if alive[t] and not (copied and int(rows[t]) in copied)]
+                if len(started) == 1:
+                    self._adopt_one(started[0], started=True)
+                elif started:
+                    self._adopt(np.array(started, dtype=np.int64), started=True)
+            elif kind == "stop":                          # a task copied with its row was never adopted
+                task = event[1]
+                number = int(self.number_of[task]) if task < len(self.number_of) else -1
+                if number >= 0 and self.c.alive(number):
                     self.c.stop(number)
 
     def _tell(self, what: str, *args) -> None:
@@ -210,9 +219,12 @@ class PlacementState:
         eligible = active & self._is(store.agent_connected, True, rows)
         c.load(rows, numbers["remaining_cpu"][rows], numbers["remaining_memory"][rows],
                numbers["remaining_gpu"][rows], numbers["running_tasks"][rows], eligible, active)
+        ports, same = store.ports, {}
         for row in rows[alive].tolist():
-            if store.ports[row]:
-                c.reserve_ports(row, store.ports[row])
+            if ports[row]:
+                same.setdefault(ports[row], []).append(row)
+        for held, on in same.items():
+            c.ports.reserve_rows(on, held)
         for attribute in self.bucket_of:
             self._rebucket(rows, attribute)
         tasks = store.tasks
@@ -220,7 +232,7 @@ class PlacementState:
             live = np.flatnonzero(tasks.alive[:tasks.size])
         else:
             live = np.array(sorted(t for row in rows[alive].tolist() for t in tasks.on_row(row)), dtype=np.int64)
-        self._adopt(live, started=False)
+        self._adopt(live, started=False, log=False)           # the rows are touched next, once each
         c.touch(rows)
 
     def _copy_one(self, row: int) -> None:
@@ -234,13 +246,12 @@ class PlacementState:
                    int(numbers["remaining_gpu"][row]), int(numbers["running_tasks"][row]), eligible, active)
         if alive and store.ports[row]:
             c.reserve_ports(row, store.ports[row])
-        one = np.array([row], dtype=np.int64)
         for attribute in self.bucket_of:
-            self._rebucket(one, attribute)
+            self._rebucket_row(row, attribute)
         if alive:
             for task in store.tasks.on_row(row):
                 self._adopt_one(task, started=False)
-        c.touch(one)
+        c.touch_row(row)
 
     @staticmethod
     def _is(column, value, rows: np.ndarray) -> np.ndarray:
@@ -249,12 +260,13 @@ class PlacementState:
 
     def _adopt_one(self, task: int, started: bool) -> None:
         table = self.store.tasks
-        number = self.c.adopt_one(int(table.rows[task]), self._groups_of_store()[table.group[task]],
-                                  int(table.cpu[task]), int(table.memory[task]), int(table.gpu[task]),
-                                  table.ports[task], started)
-        self.fleet_task[task] = number
-        self.ids[number] = table.ids[task]
-        self.numbers[table.ids[task]] = number
+        groups = self._store_groups if len(self._store_groups) == len(table.names) else self._groups_of_store()
+        number = self.c.adopt_one(table.rows[task], groups[table.group[task]], table.cpu[task], table.memory[task],
+                                  table.gpu[task], table.ports[task], started)
+        if task >= len(self.number_of) or number >= len(self.store_index):
+            return self._link(np.array([task], dtype=np.int64), number)
+        self.number_of[task], self.store_index[number] = number, task
+        self.fleet_tasks += 1
 
     def _groups_of_store(self) -> list[int]:
         """This state's code of each group the store's task table names."""
@@ -264,7 +276,7 @@ class PlacementState:
             codes.append(self.group(names[len(codes)]))
         return codes
 
-    def _adopt(self, tasks: np.ndarray, started: bool) -> None:
+    def _adopt(self, tasks: np.ndarray, started: bool, log: bool = True) -> None:
         """The fleet's tasks ``tasks`` (its task indices, in order) into this state."""
         if len(tasks) == 1:
             return self._adopt_one(int(tasks[0]), started)
@@ -272,23 +284,31 @@ class PlacementState:
             return
         table = self.store.tasks
         codes = np.array(self._groups_of_store() or [0], dtype=np.int64)
-        numbers = self.c.adopt(table.rows[tasks], codes[table.group[tasks]], table.cpu[tasks], table.memory[tasks],
-                               table.gpu[tasks], [table.ports[t] for t in tasks.tolist()], started)
-        for task, number in zip(tasks.tolist(), numbers.tolist()):
-            self.fleet_task[task] = number
-            self.ids[number] = table.ids[task]
-            self.numbers[table.ids[task]] = number
+        first = self.c.adopt(table.rows[tasks], codes[table.group[tasks]], table.cpu[tasks], table.memory[tasks],
+                             table.gpu[tasks], [table.ports[t] for t in tasks.tolist()], started, log)
+        self._link(tasks, first)
+
+    def _link(self, tasks: np.ndarray, first: int) -> None:
+        """The store's tasks ``tasks`` are this state's ``first``, ``first + 1``, ..."""
+        numbers = np.arange(first, first + len(tasks), dtype=np.int64)
+        if self.store.tasks.size > len(self.number_of):
+            self.number_of = _regrown(self.number_of, 2 * self.store.tasks.size, fill=-1)
+        if first + len(tasks) > len(self.store_index):
+            self.store_index = _regrown(self.store_index, 2 * (first + len(tasks)), fill=-1)
+        self.number_of[tasks] = numbers
+        self.store_index[numbers] = tasks
+        self.fleet_tasks += len(tasks)
 
     def _kill(self, row: int) -> None:
         """A deregistered instance: its tasks stop counting; it takes no more."""
         for task in self.c.tasks_on(row):
             self.c.stop(task)
         self.c.load_row(row, 0, 0, 0, 0, False, False)
-        self.c.touch(np.array([row], dtype=np.int64))
+        self.c.touch_row(row)
 
     def _status(self, row: int) -> None:
         self._copy_flags(row)
-        self.c.touch([row])
+        self.c.touch_row(row)
 
     def _copy_flags(self, row: int) -> None:
         rows = np.array([row], dtype=np.int64)
@@ -299,9 +319,27 @@ class PlacementState:
 
     def _attribute(self, row: int, name: str) -> None:
         if name in self.bucket_of:
-            self._rebucket(np.array([row], dtype=np.int64), name)
+            self._rebucket_row(row, name)
         self._tell("attribute_changed", row, name)
-        self.c.touch([row])
+        self.c.touch_row(row)
+
+    def _rebucket_row(self, row: int, attribute: str) -> None:
+        """``_rebucket`` of one row."""
+        column = self.store.attributes.get(attribute)
+        bucket_of = self.bucket_of[attribute]
+        now, was = (int(column.codes[row]) if column is not None else 0), int(bucket_of[row])
+        if now == was:
+            return
+        spreads = self.spreads_over.get(attribute, ())
+        if spreads and now >= len(spreads[0].counts):
+            for spread in spreads:
+                spread.counts = _regrown(spread.counts, 2 * (now + 1))
+            self._point_all()
+        for spread in spreads:
+            tasks = int(self.counts[spread.group][row])
+            spread.counts[was] -= tasks
+            spread.counts[now] += tasks
+        bucket_of[row] = now
 
     def _rebucket(self, rows: np.ndarray, attribute: str) -> None:
         """Rows' buckets for ``attribute`` as the fleet has them now; their tasks move with them."""
@@ -311,7 +349,7 @@ class PlacementState:
         moved = now != bucket_of[rows]
         if not moved.any():
             return
-        spreads = [s for (_, name), s in self.spreads.items() if name == attribute]
+        spreads = self.spreads_over.get(attribute, [])
         top = int(now.max()) + 1
         if spreads and top > len(spreads[0].counts):
             for spread in spreads:
@@ -350,8 +388,14 @@ class PlacementState:
 
     # -- tasks --------------------------------------------------------------------------------------
 
+    def placed(self, number: int) -> bool:
+        """Whether task ``number`` was placed here (not one of the fleet's)."""
+        return number >= len(self.store_index) or self.store_index[number] < 0
+
     def task_id(self, number: int) -> str:
-        return self.ids.get(number) or f"{PLACED}{number}"
+        if self.placed(number):
+            return f"{PLACED}{number}"
+        return self.store.tasks.ids[self.store_index[number]]
 
     def task_number(self, task_id) -> int | None:
         """The number of a live task given by its id (or its number), else None."""
@@ -359,10 +403,11 @@ class PlacementState:
             number = int(task_id)
         elif isinstance(task_id, str) and task_id.startswith(PLACED) and task_id[len(PLACED):].isdigit():
             number = int(task_id[len(PLACED):])
-            if number in self.ids:
+            if not self.placed(number):
                 return None
         elif isinstance(task_id, str):
-            number = self.numbers.get(task_id, -1)
+            task = self.store.tasks.index.get(task_id)
+            number = int(self.number_of[task]) if task is not None and task < len(self.number_of) else -1
         else:
             return None
         return number if self.c.alive(number) else None
