@@ -392,7 +392,15 @@ def report(args, results, markdown: bool) -> str:
                     f"{events['index_builds']}, state rebuilds {events['state_starts']}")
     headline.append("scale-in, 1,000 of a 10,000-task service on 10,000 instances: " +
                     ", ".join(f"{k} {v:.1f} ms" for k, v in scale_in.items()) + " (target under 10 ms)")
-    parts = [*(bullet + line for line in lines), "", *(bullet + line for line in headline), "",
+    intro = []
+    if markdown:
+        intro = ["# Placement benchmark results", "",
+                 "The fast placer (`placement.place.Placer`) beside hand-written placers making the same decisions, on "
+                 "the workloads a scheduler has, in one process. Written by `python benchmarks/compare_placement.py "
+                 "--markdown benchmarks/PLACEMENT_RESULTS.md` (a few minutes). The machine is a shared 2-core VM: "
+                 "identical runs differ by up to a third in absolute rates, so read the ratios of the same run; every "
+                 "time is the best of its rounds, with the garbage collector off while timing.", ""]
+    parts = [*intro, *(bullet + line for line in lines), "", *(bullet + line for line in headline), "",
              title(f"Mixed stream: {args.tasks:,} tasks, {len(calls):,} calls, {args.instances:,} instances"), "",
              bullet + (f"steady state: after every {CHUNK:,} calls the oldest tasks beyond {CAP:,} depart (stops timed "
                        f"too); constraint memberOf({CONSTRAINT.expression}); every method chose the same instance "

@@ -246,7 +246,7 @@ def _tasks(tasks, rows: dict[str, int]) -> TaskRecords:
         gpu.append(gpus)
         ports.append(frozenset(held))
     seen: set[str] = set()
-    for k, task_id in enumerate(ids):
+    for task_id in ids:
         if task_id is not None and (task_id in seen or seen.add(task_id)):
             raise InputError(f"tasks: taskArn {task_id!r} appears twice")
     if None in ids:                                # made up where the input had none, stable per position

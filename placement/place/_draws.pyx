@@ -6,17 +6,13 @@ another strategy, random final ties, scale-in with random): per task a pass over
 strategy keeping the instances with the least key, O(instances) per task.
 """
 cimport cython
-cimport numpy as cnp
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t
 
-from placement.place._ranker cimport (BINPACK_CPU, BINPACK_MEMORY, RANDOM, RANDOM_TRIES, SPREAD_BUCKET,
-                                      SPREAD_INSTANCE, UNKNOWN, Index, address, fits, splitmix64)
+from placement.place._ranker cimport RANDOM, RANDOM_TRIES, Index, address, fits, splitmix64
 from placement.place._ports cimport Demand
 from placement.place._state cimport State
 
 import numpy as np
-
-from placement.place._ranker import _checked
 
 
 cdef extern from *:

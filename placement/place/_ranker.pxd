@@ -17,7 +17,7 @@ cdef enum:
     MAX_STRATEGIES = 5
     MAX_MASKS = 10
     RANDOM_TRIES = 16             # draws among the allowed instances before drawing among the fitting ones
-    UNKNOWN = -2                  # a cell's best row, not yet looked for in this call
+    SLOTS = 8                     # recent demands a TreeIndex remembers each cell's answer for
 
 
 # The strategies as the loops read them; ``slot``: the key (instance keys) or bucket index.
@@ -52,7 +52,7 @@ cdef class Index:
     cdef int64_t stop_key(self, Py_ssize_t row, int s) noexcept nogil
     cdef int refile(self, Py_ssize_t row) except -1 nogil
     cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil
-    cdef void begin(self) noexcept nogil
+    cdef void begin(self, const Demand* demand) noexcept nogil
     cdef bint caught_up(self) except -1
     cpdef tuple place(self, Py_ssize_t count, int64_t cpu, int64_t memory, int64_t gpu, object ports, uint64_t seed)
     cdef Py_ssize_t run(self, Py_ssize_t count, const Demand* demand, uint64_t* rng, int64_t* rows,

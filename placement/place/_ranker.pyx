@@ -134,7 +134,7 @@ cdef class Index:
     cdef int64_t choose(self, const Demand* demand, uint64_t* rng) noexcept nogil:
         return -1
 
-    cdef void begin(self) noexcept nogil:
+    cdef void begin(self, const Demand* demand) noexcept nogil:
         pass
 
     def catch_up(self):
@@ -159,7 +159,7 @@ cdef class Index:
                         int64_t* tasks, int64_t* ports) except -1 nogil:
         cdef Py_ssize_t t, placed = 0
         cdef int64_t row, task
-        self.begin()
+        self.begin(demand)
         for t in range(count):
             row = self.choose(demand, rng)
             if row < 0:

@@ -2,7 +2,7 @@
 cimport cython
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
-from placement.place._ranker cimport Index
+from placement.place._ranker cimport SLOTS, Index
 from placement.place._ports cimport Demand
 from placement.place._state cimport State
 
@@ -18,8 +18,14 @@ cdef class TreeIndex(Index):
     cdef const int64_t* cell_of               # the cell each row belongs in
     cdef const uint32_t* cell_bucket          # per cell: its bucket of each spread
     cdef int64_t* root
-    cdef int64_t* best                        # per cell: its best row in this call (UNKNOWN, -1: none)
-    cdef Py_ssize_t cells
+    cdef int64_t* version                     # per cell: bumped whenever its tree changes
+    cdef int64_t* answer                      # [slot][cell]: the cell's best row for the slot's demand (-1: none)
+    cdef int64_t* answered                    # [slot][cell]: the cell's version when it was found (-1: never)
+    cdef int64_t slot_demand[SLOTS + 1][3]    # cpu, memory, GPUs of each slot; the last: this call only
+    cdef int64_t slot_used[SLOTS + 1]
+    cdef int slot
+    cdef int64_t tick
+    cdef Py_ssize_t cells, stride
     cdef int prefix                           # the chain's leading spreads: cells are searched by their counts
     cdef dict arrays
 

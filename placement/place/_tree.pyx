@@ -8,11 +8,11 @@ spreads only the cells with the least counts are searched). With ``stop`` it ran
 way round, for scale-in.
 """
 cimport cython
-cimport numpy as cnp
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
-from placement.place._ranker cimport (BINPACK_CPU, BINPACK_MEMORY, RANDOM, RANDOM_TRIES, SPREAD_BUCKET,
-                                      SPREAD_INSTANCE, UNKNOWN, Index, address, fits, splitmix64)
+from libc.string cimport memset
+
+from placement.place._ranker cimport SLOTS, SPREAD_BUCKET, Index, address, splitmix64
 from placement.place._ports cimport Demand
 from placement.place._state cimport State
 
@@ -78,7 +78,7 @@ cdef class TreeIndex(Index):
                     k += 1
                 self.root[cell] = stack[0]
                 self.pull_all(stack[0])
-                self.best[cell] = UNKNOWN
+                self.version[cell] += 1
 
     cdef bint keyed(self, Py_ssize_t row) noexcept nogil:
         """Whether ``row`` belongs in a tree; if so its keys are cached (what ``refile`` files by)."""
@@ -111,10 +111,11 @@ cdef class TreeIndex(Index):
         spec = self.spec
         old = self.arrays
         sizes = {"left": capacity, "right": capacity, "filed": capacity, "keys": capacity * max(1, self.key_count),
-                 "most": 3 * capacity, "root": spec.cell_capacity, "best": spec.cell_capacity}
+                 "most": 3 * capacity, "root": spec.cell_capacity, "version": spec.cell_capacity,
+                 "answer": (SLOTS + 1) * spec.cell_capacity, "answered": (SLOTS + 1) * spec.cell_capacity}
         for name, size in sizes.items():
             if name not in old or len(old[name]) != size:
-                grown = np.full(size, -1, dtype=np.int64)
+                grown = np.full(size, 0 if name == "version" else -1, dtype=np.int64)
                 if name in old:
                     keep = min(size, len(old[name]))
                     grown[:keep] = old[name][:keep]
@@ -122,7 +123,12 @@ cdef class TreeIndex(Index):
         self.left, self.right = <int64_t*>address(self.arrays["left"]), <int64_t*>address(self.arrays["right"])
         self.filed, self.keys = <int64_t*>address(self.arrays["filed"]), <int64_t*>address(self.arrays["keys"])
         self.most = <int64_t*>address(self.arrays["most"])
-        self.root, self.best = <int64_t*>address(self.arrays["root"]), <int64_t*>address(self.arrays["best"])
+        self.root, self.version = <int64_t*>address(self.arrays["root"]), <int64_t*>address(self.arrays["version"])
+        if self.stride != spec.cell_capacity:            # the answers' layout changed: forget them all
+            self.arrays["answered"][:] = -1
+            memset(self.slot_used, 0, sizeof(self.slot_used))
+        self.answer, self.answered = <int64_t*>address(self.arrays["answer"]), <int64_t*>address(self.arrays["answered"])
+        self.stride = spec.cell_capacity
         cell_of = _checked(spec.cell_of, np.int64, capacity, "cell_of")
         cell_bucket = _checked(spec.cell_bucket, np.uint32, spec.cell_capacity * max(1, self.chain.buckets),
                                "cell_bucket")
@@ -244,13 +250,13 @@ cdef class TreeIndex(Index):
         if cell >= 0:
             self.root[cell] = self.erase(self.root[cell], row)
             self.filed[row] = -1
-            self.best[cell] = UNKNOWN
+            self.version[cell] += 1
         if not self.keyed(row):
             return 0
         cell = self.cell_of[row]
         self.root[cell] = self.insert(self.root[cell], row)
         self.filed[row] = cell
-        self.best[cell] = UNKNOWN
+        self.version[cell] += 1
         return 0
 
     cdef bint before(self, int64_t a, int64_t ca, int64_t b, int64_t cb) noexcept nogil:
@@ -273,22 +279,47 @@ cdef class TreeIndex(Index):
                 return ka < kb
         return a > b if self.stop else a < b
 
-    cdef void begin(self) noexcept nogil:
+    cdef void begin(self, const Demand* demand) noexcept nogil:
+        """Pick the slot of this call's demand: a cell's answer stays good until its tree changes,
+        and a stream of requests has few distinct demands. A demand with ports (or scale-in) gets
+        the slot that lasts one call."""
+        cdef int s, oldest = 0
         cdef Py_ssize_t cell
+        self.tick += 1
+        if self.stop or demand.port_count:
+            self.slot = SLOTS
+        else:
+            self.slot = -1
+            for s in range(SLOTS):
+                if self.slot_used[s] and self.slot_demand[s][0] == demand.cpu \
+                        and self.slot_demand[s][1] == demand.memory and self.slot_demand[s][2] == demand.gpu:
+                    self.slot = s
+                    break
+                if self.slot_used[s] < self.slot_used[oldest]:
+                    oldest = s
+            if self.slot >= 0:
+                self.slot_used[self.slot] = self.tick
+                return
+            self.slot = oldest
+            self.slot_demand[oldest][0], self.slot_demand[oldest][1] = demand.cpu, demand.memory
+            self.slot_demand[oldest][2] = demand.gpu
+        self.slot_used[self.slot] = self.tick
         for cell in range(self.cells):
-            self.best[cell] = UNKNOWN
+            self.answered[self.slot * self.stride + cell] = -1
 
     cdef int64_t cell_best(self, Py_ssize_t cell, const Demand* demand) noexcept nogil:
-        """The cell's best row for this call's demand (cached until the cell changes)."""
-        cdef int64_t row = self.best[cell]
-        if row == UNKNOWN:
-            row = self.root[cell]
-            if self.stop:
-                while self.left[row] >= 0:
-                    row = self.left[row]
-            else:
-                row = self.first_fit(row, demand)
-            self.best[cell] = row
+        """The cell's best row for this call's demand (remembered until the cell changes)."""
+        cdef Py_ssize_t at = self.slot * self.stride + cell
+        cdef int64_t row
+        if self.answered[at] == self.version[cell]:
+            return self.answer[at]
+        row = self.root[cell]
+        if self.stop:
+            while self.left[row] >= 0:
+                row = self.left[row]
+        else:
+            row = self.first_fit(row, demand)
+        self.answer[at], self.answered[at] = row, self.version[cell]
         return row
 
     cdef int bound(self, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
@@ -342,7 +373,8 @@ cdef class TreeIndex(Index):
         cdef Py_ssize_t t, stopped = 0
         cdef int64_t row, task
         cdef Demand nothing
-        self.begin()
+        memset(&nothing, 0, sizeof(Demand))
+        self.begin(&nothing)
         with nogil:
             for t in range(count):
                 row = self.choose(&nothing, NULL)
