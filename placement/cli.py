@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -107,6 +108,14 @@ def _arguments() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:                  # output piped into head: stop quietly, as a Unix tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = _arguments().parse_args(argv)
@@ -238,8 +247,13 @@ def _print_placement(fleet: Fleet, result, group: str) -> None:
     from collections import Counter
     zones = Counter(fleet[p.position].attributes.get("ecs.availability-zone") or "-" for p in result.placements)
     instances = Counter(p.arn for p in result.placements)
+    seed = f" (seed {result.seed})" if result.seed is not None else ""
     print(f"placed {len(result.placements)} of {len(result.placements) + result.unplaced} tasks of {group} "
-          f"on {len(instances)} instances (seed {result.seed})")
+          f"on {len(instances)} instances{seed}")
+    if result.host_ports.size:
+        shown = [f"{_short(p.arn)} {','.join(map(str, p.host_ports))}" for p in result.placements[:5]]
+        print("host ports (per task, in request order): " + "; ".join(shown)
+              + ("; ..." if len(result.placements) > 5 else ""))
     if zones:
         print("\nper availability zone:")
         for zone, n in sorted(zones.items()):
@@ -279,7 +293,7 @@ def _scale_in(args) -> int:
         if result.short:
             print(f"{args.group} has only {len(result.stops)} tasks; {result.short} short")
         for field, buckets in result.remaining.items():
-            if field != "tasks":
+            if field != "tasks" and buckets:
                 print(f"\nleft per {field}: " + ", ".join(f"{k} {v}" for k, v in buckets.items()))
         print(f"{result.remaining['tasks']} tasks of {args.group} left")
     return OK if not result.short else NO_MATCH

@@ -172,3 +172,14 @@ def test_check_reports_contradictions_and_tautologies(capsys, text, code, span):
 def test_no_constant_finding_where_the_absent_rule_makes_a_difference(capsys):
     _, out = run_json(capsys, "check", "attribute:a == x or attribute:a != x")
     assert out["warnings"] == []
+
+
+def test_output_piped_into_head_ends_quietly():
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "placement.cli", "eval", "attribute:ecs.os-type == linux",
+                             "--demo", "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()                       # what head does after its lines
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and proc.returncode == 0
