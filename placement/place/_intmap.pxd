@@ -77,6 +77,22 @@ cdef inline int map_put(IntMap* m, int64_t key, int64_t value) except -1 nogil:
     return 0
 
 
+cdef inline int map_reserve(IntMap* m, Py_ssize_t more) except -1 nogil:
+    """Room for ``more`` new keys without a rehash on the way (one rehash now, if any)."""
+    cdef IntMap grown
+    cdef Py_ssize_t i
+    if 10 * (m.used + more) <= 7 * (m.mask + 1):
+        return 0
+    map_init(&grown, m.live + more)
+    for i in range(m.mask + 1):
+        if m.keys[i] >= 0:
+            map_put(&grown, m.keys[i], m.values[i])
+    free(m.keys)
+    free(m.values)
+    m[0] = grown
+    return 0
+
+
 cdef inline void map_remove(IntMap* m, int64_t key) noexcept nogil:
     cdef Py_ssize_t slot = map_slot(m, key)
     if slot >= 0:

@@ -9,7 +9,7 @@ when it was assigned from the range, and does not count toward the 100.
 """
 from libc.stdint cimport int32_t, int64_t
 
-from placement.place._intmap cimport (IntMap, free, map_get, map_init, map_put, map_remove, map_slot,
+from placement.place._intmap cimport (IntMap, free, map_get, map_init, map_put, map_remove, map_reserve, map_slot,
                                       remap_keys)
 
 import numpy as np
@@ -69,6 +69,10 @@ cdef class Ports:
             if map_slot(&self.holder, key(row, port)) < 0:
                 self.take(row, port, -1)
 
+    def expect(self, Py_ssize_t more):
+        """Room for ``more`` ports in use without growing on the way (a bulk load's one rehash)."""
+        map_reserve(&self.holder, max(more, 0))
+
     def reserve_rows(self, rows, ports):
         """``reserve`` of the same PORTS on many rows (most instances list the agent's ports)."""
         cdef int64_t[::1] picked = np.ascontiguousarray(rows, dtype=np.int64)
@@ -80,6 +84,8 @@ cdef class Ports:
         for number in ports:
             if not 0 < number < 65536:
                 raise ValueError("port out of range")
+        map_reserve(&self.holder, len(picked) * len(ports))
+        for number in ports:
             port = number
             for k in range(len(picked)):
                 if map_slot(&self.holder, key(picked[k], port)) < 0:

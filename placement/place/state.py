@@ -223,6 +223,7 @@ class PlacementState:
         for row in rows[alive].tolist():
             if ports[row]:
                 same.setdefault(ports[row], []).append(row)
+        c.ports.expect(sum(len(on) * len(held) for held, on in same.items()))
         for held, on in same.items():
             c.ports.reserve_rows(on, held)
         for attribute in self.bucket_of:
