@@ -60,9 +60,10 @@ class Fleet(Sequence[Instance]):
     """An ordered collection of container instances with unique ARNs. Not thread-safe: one
     writer, and no reader while it writes."""
 
-    def __init__(self, columns: Columns):
+    def __init__(self, columns: Columns, warnings: Sequence[str] = ()):
         self._store = FleetStore(columns.validate())
         self._records: dict[int, Instance] = {}      # by physical row
+        self.warnings: tuple[str, ...] = tuple(warnings)   # what ingest assumed (defaults, spellings)
 
     @property
     def version(self) -> int:
@@ -76,6 +77,20 @@ class Fleet(Sequence[Instance]):
         ``containerInstances`` list) and, optionally, of ``aws ecs describe-tasks``."""
         from placement.fleet.ingest import columns_from_ecs
         return cls(columns_from_ecs(instances, tasks))
+
+    @classmethod
+    def read(cls, source, tasks=None) -> "Fleet":
+        """From a file: a table by its suffix (``.csv``, ``.parquet``, ``.feather`` / ``.arrow`` /
+        ``.ipc``), otherwise ECS JSON in any form ``from_ecs`` takes; ``"-"`` is standard input
+        (JSON). ``tasks``: a ``describe-tasks`` file (or ``"-"``), for JSON fleets."""
+        from pathlib import Path
+        from placement.fleet.tables import TABLE_SUFFIXES, read_table_file
+        if source != "-" and Path(source).suffix.lower() in TABLE_SUFFIXES:
+            if tasks is not None:
+                raise InputError("--tasks goes with an ECS JSON fleet; a table carries task:group as a column")
+            return read_table_file(Path(source))
+        from placement.fleet.ingest import read_source
+        return cls.from_ecs(read_source(source, "fleet"), None if tasks is None else read_source(tasks, "tasks"))
 
     @classmethod
     def from_arrow(cls, table) -> "Fleet":

@@ -53,20 +53,32 @@ cdef inline int64_t map_get(const IntMap* m, int64_t key, int64_t missing) noexc
     return missing if slot < 0 else m.values[slot]
 
 
+cdef inline int map_rehash(IntMap* m, Py_ssize_t capacity) except -1 nogil:
+    """The live entries moved to a table sized for ``capacity`` keys (deleted slots dropped)."""
+    cdef IntMap grown
+    cdef Py_ssize_t i, j
+    map_init(&grown, capacity)
+    for i in range(m.mask + 1):
+        if m.keys[i] >= 0:
+            j = <Py_ssize_t>(mix(<uint64_t>m.keys[i]) & <uint64_t>grown.mask)
+            while grown.keys[j] != EMPTY:
+                j = (j + 1) & grown.mask
+            grown.keys[j], grown.values[j] = m.keys[i], m.values[i]
+            grown.used += 1
+            grown.live += 1
+    free(m.keys)
+    free(m.values)
+    m[0] = grown
+    return 0
+
+
 cdef inline int map_put(IntMap* m, int64_t key, int64_t value) except -1 nogil:
     cdef Py_ssize_t i, slot = map_slot(m, key)
-    cdef IntMap grown
     if slot >= 0:
         m.values[slot] = value
         return 0
-    if 10 * (m.used + 1) > 7 * (m.mask + 1):           # rehash: live entries only, room to double
-        map_init(&grown, 2 * m.live + 16)
-        for i in range(m.mask + 1):
-            if m.keys[i] >= 0:
-                map_put(&grown, m.keys[i], m.values[i])
-        free(m.keys)
-        free(m.values)
-        m[0] = grown
+    if 10 * (m.used + 1) > 7 * (m.mask + 1):           # live entries only, room to double
+        map_rehash(m, 2 * m.live + 16)
     i = <Py_ssize_t>(mix(<uint64_t>key) & <uint64_t>m.mask)
     while m.keys[i] >= 0:
         i = (i + 1) & m.mask
@@ -79,17 +91,8 @@ cdef inline int map_put(IntMap* m, int64_t key, int64_t value) except -1 nogil:
 
 cdef inline int map_reserve(IntMap* m, Py_ssize_t more) except -1 nogil:
     """Room for ``more`` new keys without a rehash on the way (one rehash now, if any)."""
-    cdef IntMap grown
-    cdef Py_ssize_t i
-    if 10 * (m.used + more) <= 7 * (m.mask + 1):
-        return 0
-    map_init(&grown, m.live + more)
-    for i in range(m.mask + 1):
-        if m.keys[i] >= 0:
-            map_put(&grown, m.keys[i], m.values[i])
-    free(m.keys)
-    free(m.values)
-    m[0] = grown
+    if 10 * (m.used + more) > 7 * (m.mask + 1):
+        map_rehash(m, m.live + more)
     return 0
 
 
