@@ -1,14 +1,36 @@
-"""Fleet ingest: ECS JSON documents -> ``Columns``. Validates at the boundary, so every later
-stage can trust its input: a malformed document is an ``InputError`` naming the instance and the
-field, never a traceback.
+"""Fleet ingest: ECS JSON -> ``Columns``, at the speed of parsing.
+
+Decoding is msgspec's, into typed structs that mirror botocore's ECS output shapes
+(``ContainerInstance``, ``Resource``, ``Attribute``, ``VersionInfo``, ``Task``, ``Container``,
+``NetworkBinding``), straight from bytes: a wrong type is caught by the decoder with its JSON
+path and turned into an ``InputError`` that names the instance. Only the fields a fleet reads are
+declared; other keys of these *output* shapes are skipped, not refused, since AWS adds output
+fields over time (requests and task definitions, which people write, are checked strictly in
+``placement.place.requests``).
+
+Instances are decoded in batches and each batch is turned into column pieces at once (attribute
+names and values factorised through dicts, rows by ``np.repeat``), so no batch of structs
+outlives its turn: peak memory is the text plus the columns, whatever the fleet's size.
+
+Accepted sources (SPEC 3): the parsed JSON (boto3's responses with ``datetime`` values
+included), the JSON text as ``str`` or ``bytes``, a path, a binary file object; a document, a
+list of instances, a list of pages, or concatenated documents (all joined, in order).
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import math
+import os
+import re
+import sys
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
+import msgspec
 import numpy as np
 
 from placement import values
@@ -16,13 +38,278 @@ from placement.errors import InputError
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
 from placement.values import INT_ABSENT, VALUELESS, pack_version
 
-
 NUMBERS = ("agent_version", "registered_at", "running_tasks", *Columns.RESOURCES)
+MAX_AMOUNT = 1 << 52            # cpu units, MiB, GPUs or tasks of one instance: safe in int64 sums
+_LATEST_SECONDS = 253_402_300_799   # 9999-12-31T23:59:59Z, the last instant a timestamp can name
+_BATCH = 8192
 
+
+# -- the shapes (botocore 1.44.8's ECS model, the fields a fleet reads) --------------------------
+
+class _Shape(msgspec.Struct, gc=False):
+    pass
+
+
+class Attribute(_Shape):
+    name: str = ""
+    value: str | None = None
+
+
+class Resource(_Shape):
+    name: str = ""
+    type: str | None = None
+    doubleValue: float | None = None
+    longValue: int | None = None
+    integerValue: int | None = None
+    stringSetValue: list[str] | None = None
+
+
+class VersionInfo(_Shape):
+    agentVersion: str | None = None
+
+
+class ContainerInstance(_Shape):
+    containerInstanceArn: str | None = None
+    ec2InstanceId: str | None = None
+    versionInfo: VersionInfo | None = None
+    remainingResources: list[Resource] | None = None
+    registeredResources: list[Resource] | None = None
+    status: str | None = None
+    agentConnected: bool | None = None
+    runningTasksCount: int | None = None
+    attributes: list[Attribute] | None = None
+    registeredAt: Any = None                 # ISO text, epoch seconds, or boto3's datetime
+
+
+class NetworkBinding(_Shape):
+    hostPort: int | None = None
+    protocol: str | None = None
+
+
+class Container(_Shape):
+    gpuIds: list[str] | None = None
+    networkBindings: list[NetworkBinding] | None = None
+
+
+class Task(_Shape):
+    taskArn: str | None = None
+    containerInstanceArn: str | None = None
+    group: str | None = None
+    desiredStatus: str | None = None
+    cpu: str | int | None = None
+    memory: str | int | None = None
+    containers: list[Container] | None = None
+
+
+class _Page(_Shape):
+    """A response object: the list under its key is kept raw, decoded batch by batch."""
+    containerInstances: list[msgspec.Raw] | None = None
+    tasks: list[msgspec.Raw] | None = None
+    containerInstanceArn: msgspec.Raw | None = None      # a lone instance object
+
+
+_DECODERS = {ContainerInstance: msgspec.json.Decoder(ContainerInstance), Task: msgspec.json.Decoder(Task)}
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_PAGE = msgspec.json.Decoder(_Page)
+_RAW = msgspec.json.Decoder(msgspec.Raw)
+
+
+# -- sources --------------------------------------------------------------------------------------
+
+def read_source(source, what: str) -> bytes:
+    """The bytes of ``source``: ``"-"`` (standard input), a path, or a binary file object."""
+    try:
+        if source == "-":
+            return sys.stdin.buffer.read()
+        if hasattr(source, "read"):
+            data = source.read()
+            return data.encode() if isinstance(data, str) else bytes(data)
+        return Path(source).read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read {what} file {str(source)!r}: {error.strerror}") from None
+
+
+def _as_document(source, what: str):
+    """Text as bytes; a path or file read; parsed JSON as it is."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, str):
+        return source.encode("utf-8", "surrogatepass") if source.lstrip()[:1] in ("{", "[") else read_source(source, what)
+    if isinstance(source, os.PathLike) or hasattr(source, "read"):
+        return read_source(source, what)
+    return source
+
+
+def _documents(text: bytes, what: str) -> list[memoryview]:
+    """The top-level JSON documents of ``text`` (one, or several concatenated), without copies."""
+    out, start, n, view = [], 0, len(text), memoryview(text)
+    while True:
+        while start < n and text[start] in b" \t\r\n":
+            start += 1
+        if start == n:
+            break
+        try:
+            _RAW.decode(view[start:])
+            out.append(view[start:])
+            break
+        except msgspec.DecodeError as error:
+            trailing = re.search(r"trailing characters \(byte (\d+)\)", str(error))
+            if not trailing:
+                raise _syntax_error(error, text, start, what) from None
+            # msgspec counts the byte after the first trailing one; either way the document
+            # ends before it, and what follows is read next
+            end = start + int(trailing.group(1)) - 1
+            while end > start and text[end - 1] in b" \t\r\n":
+                end -= 1
+            out.append(view[start:end])
+            start = end
+    if not out:
+        raise InputError(f"the {what} JSON is empty")
+    return out
+
+
+def _syntax_error(error: msgspec.DecodeError, text: bytes, start: int, what: str) -> InputError:
+    message = str(error)
+    at = re.search(r"\(byte (\d+)\)", message)
+    if not at:
+        return InputError(f"the {what} file is not JSON: {message}")
+    offset = start + int(at.group(1))
+    line = text.count(b"\n", 0, offset) + 1
+    column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
+    problem = message.split(":", 1)[-1].split("(byte")[0].strip()
+    return InputError(f"the {what} file is not JSON: {problem} at line {line}, column {column}")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    key: str          # the response's list key
+    command: str      # the aws ecs command that prints it
+    label: str        # how one item is named in errors
+    shape: type
+
+
+_INSTANCES = _Kind("containerInstances", "describe-container-instances", "containerInstances", ContainerInstance)
+_TASKS = _Kind("tasks", "describe-tasks", "tasks", Task)
+
+
+def _items(source, kind: _Kind) -> list:
+    """Every item of ``source``, raw (``msgspec.Raw``) or parsed (a dict), pages joined."""
+    what = "tasks" if kind is _TASKS else "fleet"
+    document = _as_document(source, what)
+    if isinstance(document, bytes):
+        items: list = []
+        for part in _documents(document, what):
+            items.extend(_raw_items(part, kind))
+        return items
+    if isinstance(document, dict):                  # a copy: batches are let go of as they are read
+        return list(_page_items(document, kind))
+    if isinstance(document, (list, tuple)):
+        if document and isinstance(document[0], dict) and kind.key in document[0]:
+            return [item for page in document for item in _page_items(page, kind)]
+        return list(document)
+    raise InputError(f"expected the JSON of 'aws ecs {kind.command}': an object with {kind.key!r} "
+                     f"or a list; got {type(document).__name__}")
+
+
+def _page_items(page, kind: _Kind) -> list:
+    if not isinstance(page, dict):
+        raise InputError(f"a page of 'aws ecs {kind.command}' must be an object, got {type(page).__name__}")
+    if kind.key not in page:
+        if kind is _INSTANCES and "containerInstanceArn" in page:
+            return [page]
+        raise InputError(f"expected the JSON of 'aws ecs {kind.command}': an object with {kind.key!r} "
+                         f"or a list; got an object with keys {sorted(page)[:5]}")
+    items = page[kind.key]
+    if not isinstance(items, list):
+        raise InputError(f"{kind.key} must be a list, got {type(items).__name__}")
+    return items
+
+
+def _raw_items(document, kind: _Kind) -> list:
+    first = bytes(memoryview(document)[:1])
+    try:
+        if first == b"[":
+            items = _RAW_LIST.decode(document)
+            if items and bytes(memoryview(items[0])[:1]) == b"{" and getattr(_PAGE.decode(items[0]), kind.key) is not None:
+                return [item for page in items for item in _raw_items(page, kind)]
+            return items
+        if first == b"{":
+            page = _PAGE.decode(document)
+            found = getattr(page, kind.key)
+            if found is not None:
+                return found
+            if kind is _INSTANCES and page.containerInstanceArn is not None:
+                return [document]
+    except msgspec.ValidationError:
+        pass                                    # not a page: say what was expected, below
+    return _page_items(msgspec.json.decode(document), kind) if first == b"{" else \
+        _page_items({kind.key: msgspec.json.decode(document)}, kind)
+
+
+def _decode(items: list, kind: _Kind, offset: int) -> list:
+    """Typed structs for ``items`` (raw or parsed); an ``InputError`` naming the item and field."""
+    decoder = _DECODERS[kind.shape]
+    out = []
+    for k, item in enumerate(items):
+        try:
+            out.append(decoder.decode(item) if isinstance(item, msgspec.Raw) else msgspec.convert(item, kind.shape))
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            raise _field_error(error, item, kind, offset + k) from None
+    return out
+
+
+_PATH = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
+_TYPE_NAMES = {"int": "int", "str": "a string", "bool": "bool", "float": "a number", "array": "a list",
+               "object": "an object", "null": "null", "int | null": "int", "str | null": "a string or null",
+               "bool | null": "bool", "array | null": "a list", "object | null": "an object",
+               "float | null": "a number", "int | str | null": "a string", "str | int | null": "a string"}
+
+
+def _field_error(error: Exception, item, kind: _Kind, index: int) -> InputError:
+    message, path = _PATH.match(str(error)).groups()
+    path = (path or "").lstrip(".")
+    if isinstance(item, msgspec.Raw):
+        try:
+            item = msgspec.json.decode(item)
+        except msgspec.DecodeError:
+            item = None
+    if not isinstance(item, dict):
+        return InputError(f"{kind.label}[{index}] must be an object, got "
+                          f"{type(item).__name__ if item is not None else 'something else'}")
+    missing = re.match(r"Object missing required field `(.+)`", message)
+    expected = re.match(r"Expected `(.+?)`, got `(.+?)`", message)
+    if missing:
+        path, problem = f"{path}.{missing.group(1)}".lstrip("."), "is missing"
+    elif expected:
+        want = _TYPE_NAMES.get(expected.group(1), expected.group(1).replace("`", ""))
+        problem = f"must be {want}, got {expected.group(2)}"
+    elif "out of range" in message:
+        problem = "is out of range"
+    else:
+        problem = message[:1].lower() + message[1:]
+    return _Label(kind, index, item).error(path, problem)
+
+
+class _Label:
+    """Names the item (index, and its ARN when it has one) in every error about it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, kind: _Kind, index: int, item=None):
+        arn = getattr(item, "containerInstanceArn", None) if not isinstance(item, dict) else \
+            item.get("containerInstanceArn")
+        arn = arn if kind is _INSTANCES else None
+        self.text = f"{kind.label}[{index}]" + (f" ({arn})" if isinstance(arn, str) and arn else "")
+
+    def error(self, field: str, problem: str) -> InputError:
+        return InputError(f"{self.text}: {field!r} {problem}" if field else f"{self.text}: {problem}")
+
+
+# -- instances -> column pieces -------------------------------------------------------------------
 
 @dataclass(slots=True)
 class InstanceRecord:
-    """One container instance as read from ECS JSON, checked: what a fleet row holds."""
+    """One container instance, checked: what a fleet row holds (for ``Fleet.register``)."""
 
     arn: str
     instance_id: str | None
@@ -33,218 +320,297 @@ class InstanceRecord:
     ports: frozenset[int]
 
 
-def instance_records(instances) -> list[InstanceRecord]:
-    """The instances of a describe-container-instances document (or list), each checked."""
-    records = [_instance(row, record)
-               for row, record in enumerate(_items(instances, "containerInstances", "describe-container-instances"))]
-    arns = [record.arn for record in records]
+class _Seen:
+    """What earlier instances already had: agent versions packed, PORTS sets checked."""
+
+    __slots__ = ("versions", "port_sets")
+
+    def __init__(self):
+        self.versions: dict = {None: INT_ABSENT}
+        self.port_sets: dict = {None: frozenset()}
+
+
+@dataclass(slots=True)
+class _Scalars:
+    """One instance's single-valued fields, checked (attributes are read apart)."""
+
+    arn: str
+    numbers: list[int]                # in NUMBERS' order
+    ports: frozenset[int]
+
+    @staticmethod
+    def read(ci: ContainerInstance, index: int, seen: _Seen) -> "_Scalars":
+        arn = ci.containerInstanceArn
+        if not arn:
+            raise _Label(_INSTANCES, index).error("containerInstanceArn", "is missing")
+        running = ci.runningTasksCount or 0
+        if not 0 <= running <= MAX_AMOUNT:
+            raise _Label(_INSTANCES, index, ci).error("runningTasksCount", f"must be a count from 0 to 2^52, got {running}")
+        text = ci.versionInfo.agentVersion if ci.versionInfo is not None else None
+        version = seen.versions.get(text)
+        if version is None:      # one we cannot read compares as absent, like a non-numeric attribute
+            version = seen.versions[text] = pack_version(values.parse_version(text))
+        amounts, ports = _resources(ci, index)
+        found = seen.port_sets.get(ports)
+        if found is None:
+            found = seen.port_sets[ports] = _port_set(ports, ci, index)
+        return _Scalars(arn, [version, _registered_at(ci, index), running, *amounts], found)
+
+
+class _Pieces:
+    """Instances, checked and reduced to column pieces, batch after batch."""
+
+    def __init__(self):
+        self.arns: list[str] = []
+        self.instance_id: list = []
+        self.status: list = []
+        self.connected: list = []
+        self.numbers: dict[str, list[np.ndarray]] = {name: [] for name in NUMBERS}
+        self.ports: list[frozenset[int]] = []
+        self.names: dict[str, int] = {}          # attribute name -> id
+        self.values: dict = {}                   # attribute value (None: value-less) -> id
+        self.attribute_rows: list[np.ndarray] = []
+        self.attribute_names: list[np.ndarray] = []
+        self.attribute_values: list[np.ndarray] = []
+        self.seen = _Seen()
+
+    def add(self, batch: list[ContainerInstance], first: int) -> None:
+        n = len(batch)
+        rows = [_Scalars.read(ci, first + k, self.seen) for k, ci in enumerate(batch)]
+        self.arns.extend(r.arn for r in rows)
+        self.instance_id.extend(ci.ec2InstanceId for ci in batch)
+        self.status.extend(ci.status for ci in batch)
+        self.connected.extend(ci.agentConnected for ci in batch)
+        self.ports.extend(r.ports for r in rows)
+        for j, name in enumerate(NUMBERS):
+            self.numbers[name].append(np.fromiter((r.numbers[j] for r in rows), np.int64, n))
+        self._attributes(batch, first)
+
+    def _attributes(self, batch: list[ContainerInstance], first: int) -> None:
+        lengths = [len(ci.attributes) if ci.attributes else 0 for ci in batch]
+        items = list(chain.from_iterable(ci.attributes for ci in batch if ci.attributes))
+        if not items:
+            return
+        names, found = self.names, list(map(_NAME, items))
+        for name in set(found).difference(names):
+            names[name] = len(names)
+        known = self.values
+        found_values = list(map(_VALUE, items))
+        for value in set(found_values).difference(known):
+            known[value] = len(known)
+        rows = np.repeat(np.arange(first, first + len(batch), dtype=np.int32), lengths)
+        name_ids = np.fromiter(map(names.__getitem__, found), np.int32, len(items))
+        if "" in names and (name_ids == names[""]).any():
+            _attribute_error(batch, first, lambda a, seen: not a.name, "must be an object with a 'name'")
+        key = (rows - first).astype(np.int64) * len(names) + name_ids   # one per (instance, name) unless repeated
+        space = len(batch) * len(names)
+        repeated = np.bincount(key, minlength=space).max() > 1 if space <= 1 << 24 else \
+            bool((np.diff(np.sort(key)) == 0).any())
+        if repeated:
+            _attribute_error(batch, first, lambda a, seen: a.name in seen or seen.add(a.name),
+                             "repeats the attribute {name!r}")
+        self.attribute_rows.append(rows)
+        self.attribute_names.append(name_ids)
+        self.attribute_values.append(np.fromiter(map(known.__getitem__, found_values), np.int32, len(items)))
+
+    def columns(self, tasks: TaskRecords) -> Columns:
+        n = len(self.arns)
+        _unique_arns(self.arns)
+        numbers = {name: np.concatenate(parts) if parts else np.zeros(0, np.int64)
+                   for name, parts in self.numbers.items()}
+        group_names = tuple(sorted(set(tasks.groups)))
+        lookup = {g: i for i, g in enumerate(group_names)}
+        group_codes = np.fromiter(map(lookup.__getitem__, tasks.groups), np.int64, len(tasks.groups))
+        return Columns(
+            arns=tuple(self.arns),
+            instance_id=DictionaryColumn.from_values(self.instance_id),
+            status=DictionaryColumn.from_values(self.status),
+            agent_connected=DictionaryColumn.from_values(self.connected),
+            agent_version=numbers["agent_version"], registered_at=numbers["registered_at"],
+            running_tasks=numbers["running_tasks"],
+            attributes=MappingProxyType(self._attribute_columns(n)),
+            groups=GroupColumn.from_tasks(n, tasks.rows, group_codes, group_names),
+            resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
+            ports=tuple(self.ports), tasks=tasks,
+        ).validate()
+
+    def _attribute_columns(self, n: int) -> dict[str, DictionaryColumn]:
+        if not self.attribute_rows:
+            return {}
+        rows, name_ids, value_ids = (np.concatenate(parts) for parts in
+                                     (self.attribute_rows, self.attribute_names, self.attribute_values))
+        value_of = np.empty(len(self.values), dtype=object)
+        value_of[list(self.values.values())] = list(self.values)
+        order = np.argsort(name_ids, kind="stable")
+        bounds = np.searchsorted(name_ids[order], np.arange(len(self.names) + 1))
+        out = {}
+        for name, k in sorted(self.names.items()):
+            chosen = order[bounds[k]:bounds[k + 1]]
+            present, inverse = np.unique(value_ids[chosen], return_inverse=True)
+            texts = value_of[present].tolist()
+            dictionary = sorted(t for t in texts if t is not None)
+            rank = {text: i for i, text in enumerate(dictionary)}
+            rank[None] = len(dictionary) + 1                     # value-less
+            code_of = np.fromiter(map(rank.__getitem__, texts), np.int64, len(texts))
+            codes = np.full(n, len(dictionary), dtype=code_dtype(len(dictionary) + 2))
+            codes[rows[chosen]] = code_of[inverse]
+            out[name] = DictionaryColumn(codes, tuple(dictionary))
+        return out
+
+
+_NAME, _VALUE = attrgetter("name"), attrgetter("value")
+
+
+def _attribute_error(batch, first: int, wrong, problem: str) -> None:
+    """Raise for the first attribute where ``wrong(attribute, names seen on its instance)``."""
+    for k, ci in enumerate(batch):
+        seen: set[str] = set()
+        for j, item in enumerate(ci.attributes or ()):
+            if wrong(item, seen):
+                raise _Label(_INSTANCES, first + k, ci).error(f"attributes[{j}]", problem.format(name=item.name))
+
+
+def _unique_arns(arns: list[str]) -> None:
     if len(set(arns)) != len(arns):
         seen: set[str] = set()
-        duplicate = next(i for i, arn in enumerate(arns) if arn in seen or seen.add(arn))
-        raise InputError(f"containerInstances[{duplicate}]: duplicate containerInstanceArn {arns[duplicate]!r}")
-    return records
+        k = next(i for i, arn in enumerate(arns) if arn in seen or seen.add(arn))
+        raise InputError(f"containerInstances[{k}]: duplicate containerInstanceArn {arns[k]!r}")
 
 
-def _instance(row: int, record) -> InstanceRecord:
-    where = _Where(row, record)
-    arn = where.get(record, "containerInstanceArn", str)
-    if not arn:
-        raise where.error("containerInstanceArn", "is missing")
-    count = where.get(record, "runningTasksCount", int, 0)
-    if count < 0:
-        raise where.error("runningTasksCount", f"must not be negative, got {count}")
-    version = where.get(where.get(record, "versionInfo", dict, {}), "agentVersion", str)
-    # An agent version we cannot read compares as absent, like a non-numeric attribute.
-    numbers = {"running_tasks": count, "agent_version": pack_version(values.parse_version(version) if version else None),
-               "registered_at": _registered_at(where, record.get("registeredAt"))}
-    in_use: frozenset[int] = frozenset()
-    for prefix, field in (("remaining", "remainingResources"), ("registered", "registeredResources")):
-        amounts, ports = _resources(where, record, field)
-        for resource in ("cpu", "memory", "gpu"):
-            numbers[f"{prefix}_{resource}"] = amounts[resource.upper()]
-        if prefix == "remaining":
-            in_use = ports
-    return InstanceRecord(arn, where.get(record, "ec2InstanceId", str), where.get(record, "status", str),
-                          where.get(record, "agentConnected", bool), numbers,
-                          _attributes(where, where.get(record, "attributes", list, [])), in_use)
+def _registered_at(ci: ContainerInstance, index: int) -> int:
+    """ISO-8601 as the AWS CLI prints it, epoch seconds as the raw API returns, or a datetime."""
+    raw = ci.registeredAt
+    if raw is None:
+        return INT_ABSENT
+    micros = None
+    if isinstance(raw, dt.datetime):
+        micros = values.datetime_to_micros(raw)
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if math.isfinite(raw) and abs(raw) <= _LATEST_SECONDS:
+            micros = round(raw * 1_000_000)
+    elif isinstance(raw, str):
+        try:                                     # the AWS CLI's form, read in C
+            micros = values.datetime_to_micros(dt.datetime.fromisoformat(raw))
+        except ValueError:
+            micros = values.parse_timestamp(raw)
+    if micros is None:
+        raise _Label(_INSTANCES, index, ci).error(
+            "registeredAt", f"must be an ISO-8601 time or epoch seconds, got {_short(raw)}")
+    return micros
 
+
+def _short(value) -> str:
+    text = repr(value) if not isinstance(value, str) or len(value) < 60 else repr(value[:57] + "...")
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+_RESOURCE_SLOT = {"CPU": 0, "MEMORY": 1, "GPU": 2}
+
+
+def _resources(ci: ContainerInstance, index: int) -> tuple[list[int], tuple | None]:
+    """[remaining cpu, memory, gpu, registered cpu, memory, gpu], and the remaining PORTS' texts."""
+    out = [0] * 6
+    ports = None
+    for base, field, resources in ((0, "remainingResources", ci.remainingResources),
+                                   (3, "registeredResources", ci.registeredResources)):
+        for k, item in enumerate(resources or ()):
+            slot = _RESOURCE_SLOT.get(item.name)
+            if slot is None:
+                if base == 0 and item.name == "PORTS":
+                    ports = tuple(item.stringSetValue or ())
+                continue
+            if slot == 2 and (item.stringSetValue or item.type == "STRINGSET"):
+                amount = len(item.stringSetValue or ())       # GPU ids: the count is how many
+            else:
+                amount = item.integerValue
+                if amount is None:
+                    amount = item.longValue if item.longValue is not None else item.doubleValue or 0
+            if not 0 <= amount <= MAX_AMOUNT:                 # NaN fails both comparisons
+                raise _Label(_INSTANCES, index, ci).error(
+                    f"{field}[{k}]", f"{item.name} must be a non-negative number up to 2^52, got {_short(amount)}")
+            out[base + slot] = amount if type(amount) is int else int(amount)
+    return out, ports
+
+
+def _port_set(ports: tuple, ci: ContainerInstance, index: int) -> frozenset[int]:
+    """The remaining PORTS as numbers, each checked."""
+    bad = next((p for p in ports if not (p.isascii() and p.isdigit() and 0 < int(p) < 65536)), None)
+    if bad is not None:
+        k = next(k for k, item in enumerate(ci.remainingResources) if item.name == "PORTS")
+        raise _Label(_INSTANCES, index, ci).error(f"remainingResources[{k}]", f"PORTS holds {_short(bad)}, not a port number")
+    return frozenset(map(int, ports))
+
+
+def _instances(source) -> _Pieces:
+    items = _items(source, _INSTANCES)
+    pieces = _Pieces()
+    for first in range(0, len(items), _BATCH):
+        pieces.add(_decode(items[first:first + _BATCH], _INSTANCES, first), first)
+        items[first:first + _BATCH] = [None] * len(items[first:first + _BATCH])   # the raw text's turn is over
+    return pieces
+
+
+def columns_from_ecs(instances, tasks=None) -> Columns:
+    pieces = _instances(instances)
+    return pieces.columns(_tasks(tasks, pieces.arns))
+
+
+def instance_records(instances) -> list[InstanceRecord]:
+    """The instances of a describe-container-instances document, list or lone instance, checked
+    one by one (a register's few instances: no batch set-up)."""
+    items, seen, out = _items(instances, _INSTANCES), _Seen(), []
+    for k, ci in enumerate(_decode(items, _INSTANCES, 0)):
+        scalars = _Scalars.read(ci, k, seen)
+        pairs = [(a.name, VALUELESS if a.value is None else a.value) for a in ci.attributes or ()]
+        if len({name for name, _ in pairs}) != len(pairs) or any(not name for name, _ in pairs):
+            _attribute_error([ci], k, lambda a, names: not a.name, "must be an object with a 'name'")
+            _attribute_error([ci], k, lambda a, names: a.name in names or names.add(a.name),
+                              "repeats the attribute {name!r}")
+        out.append(InstanceRecord(scalars.arn, ci.ec2InstanceId, ci.status, ci.agentConnected,
+                                  dict(zip(NUMBERS, scalars.numbers)), pairs, scalars.ports))
+    _unique_arns([r.arn for r in out])
+    return out
+
+
+# -- tasks ------------------------------------------------------------------------------------------
 
 _NO_TASKS = TaskRecords((), np.zeros(0, dtype=np.int64), (), *(np.zeros(0, dtype=np.int64),) * 3, ())
 
 
 def tasks_on(records: list[InstanceRecord], tasks, first_row: int = 0) -> TaskRecords:
     """The RUNNING tasks of a describe-tasks document on these instances (rows from ``first_row``)."""
-    if tasks is None:
-        return _NO_TASKS
-    return _tasks(tasks, {record.arn: first_row + row for row, record in enumerate(records)})
+    return _tasks(tasks, [record.arn for record in records], first_row)
 
 
-def columns_from_ecs(instances, tasks=None) -> Columns:
-    records = instance_records(instances)
-    n = len(records)
-    attributes: dict[str, tuple[list[int], list]] = defaultdict(lambda: ([], []))
-    for row, record in enumerate(records):
-        for name, value in record.attributes:
-            rows, items = attributes[name]
-            rows.append(row)
-            items.append(value)
-    numbers = {name: np.fromiter((r.numbers[name] for r in records), dtype=np.int64, count=n) for name in NUMBERS}
-    running = tasks_on(records, tasks)
-    group_names = tuple(sorted(set(running.groups)))
-    lookup = {g: i for i, g in enumerate(group_names)}
-    group_codes = np.array([lookup[g] for g in running.groups], dtype=np.int64)
-    return Columns(
-        arns=tuple(r.arn for r in records),
-        instance_id=DictionaryColumn.from_values([r.instance_id for r in records]),
-        status=DictionaryColumn.from_values([r.status for r in records]),
-        agent_connected=DictionaryColumn.from_values([r.connected for r in records]),
-        agent_version=numbers["agent_version"], registered_at=numbers["registered_at"],
-        running_tasks=numbers["running_tasks"],
-        attributes=MappingProxyType({name: _sparse_column(n, rows, items)
-                                     for name, (rows, items) in sorted(attributes.items())}),
-        groups=GroupColumn.from_tasks(n, running.rows, group_codes, group_names),
-        resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
-        ports=tuple(r.ports for r in records), tasks=running,
-    ).validate()
-
-
-def _sparse_column(n: int, rows: list[int], items: list) -> DictionaryColumn:
-    """A column that is absent except at ``rows``."""
-    dictionary = tuple(sorted({v for v in items if v is not VALUELESS}))
-    lookup = {v: i for i, v in enumerate(dictionary)}
-    codes = np.full(n, len(dictionary), dtype=code_dtype(len(dictionary) + 2))
-    codes[rows] = [len(dictionary) + 1 if v is VALUELESS else lookup[v] for v in items]
-    return DictionaryColumn(codes, dictionary)
-
-
-def _items(document, key: str, command: str) -> list:
-    if isinstance(document, dict):
-        if key not in document:
-            raise InputError(f"expected the JSON of 'aws ecs {command}': an object with {key!r} "
-                             f"or a list; got an object with keys {sorted(document)[:5]}")
-        document = document[key]
-    if not isinstance(document, list):
-        raise InputError(f"{key} must be a list, got {type(document).__name__}")
-    return document
-
-
-class _Where:
-    """Names the instance (index and ARN) in every error about one of its fields."""
-
-    __slots__ = ("index", "record")
-
-    def __init__(self, index: int, record):
-        if not isinstance(record, dict):
-            raise InputError(f"containerInstances[{index}] must be an object, got {type(record).__name__}")
-        self.index, self.record = index, record
-
-    def error(self, field: str, problem: str) -> InputError:
-        arn = self.record.get("containerInstanceArn")
-        label = f"containerInstances[{self.index}]" + (f" ({arn})" if isinstance(arn, str) else "")
-        return InputError(f"{label}: {field!r} {problem}")
-
-    def get(self, record: dict, field: str, kind: type, default=None):
-        value = record.get(field, default)
-        if value is None:
-            return default
-        if type(value) is not kind and not (isinstance(value, kind) and kind is not int):
-            raise self.error(field, f"must be {kind.__name__}, got {value!r}")
-        return value
-
-
-def _registered_at(where: _Where, raw) -> int:
-    """ISO-8601 as the AWS CLI prints it, epoch seconds as the raw API returns, or a datetime."""
-    if raw is None:
-        return INT_ABSENT
-    if isinstance(raw, dt.datetime):
-        return values.datetime_to_micros(raw)
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return round(raw * 1_000_000)
-    if isinstance(raw, str):
-        micros = values.parse_timestamp(raw)
-        if micros is None:
-            try:
-                micros = values.datetime_to_micros(dt.datetime.fromisoformat(raw))
-            except ValueError:
-                pass
-        if micros is not None:
-            return micros
-    raise where.error("registeredAt", f"must be an ISO-8601 time or epoch seconds, got {raw!r}")
-
-
-def _attributes(where: _Where, items: list) -> list[tuple[str, object]]:
-    """(name, value) per attribute; no value (or null) is value-less."""
-    out = [(item["name"], VALUELESS if item.get("value") is None else item["value"]) for item in items
-           if type(item) is dict and type(item.get("name")) is str and item["name"]
-           and (item.get("value") is None or type(item["value"]) is str)]
-    if len(out) != len(items) or len({name for name, _ in out}) != len(out):   # say which one is wrong
-        seen: set[str] = set()
-        for k, item in enumerate(items):
-            name = item.get("name") if isinstance(item, dict) else None
-            if not isinstance(name, str) or not name:
-                raise where.error(f"attributes[{k}]", f"must be an object with a 'name', got {item!r}")
-            value = item.get("value")
-            if value is not None and not isinstance(value, str):
-                raise where.error(f"attributes[{k}]", f"value must be a string, got {value!r}")
-            if name in seen:
-                raise where.error(f"attributes[{k}]", f"repeats the attribute {name!r}")
-            seen.add(name)
-    return out
-
-
-def _resources(where: _Where, record: dict, field: str) -> tuple[dict[str, int], frozenset[int]]:
-    amounts = {"CPU": 0, "MEMORY": 0, "GPU": 0}
-    ports: set[int] = set()
-    for k, item in enumerate(where.get(record, field, list, [])):
-        name = item.get("name") if isinstance(item, dict) else None
-        if name in amounts:
-            amount = item.get("integerValue", item.get("longValue", item.get("doubleValue", 0)))
-            if not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount < 0:
-                raise where.error(f"{field}[{k}]", f"{name} must be a non-negative number, got {amount!r}")
-            amounts[name] = int(amount)
-        elif name == "PORTS":
-            for port in item.get("stringSetValue") or []:
-                number = int(port) if isinstance(port, (str, int)) and str(port).isdigit() else -1
-                if not 0 < number < 65536:
-                    raise where.error(f"{field}[{k}]", f"PORTS holds {port!r}, not a port number")
-                ports.add(number)
-        elif not isinstance(name, str):
-            raise where.error(f"{field}[{k}]", f"must be an object with a 'name', got {item!r}")
-    return amounts, frozenset(ports)
-
-
-def _tasks(tasks, rows: dict[str, int]) -> TaskRecords:
+def _tasks(tasks, arns: list[str], first_row: int = 0) -> TaskRecords:
     """The RUNNING tasks on instances of the fleet, in input order (SPEC 2: STOPPED tasks do not
     count; Fargate tasks have no container instance), with what each took: its ``cpu`` and
     ``memory`` strings (absent = 0), its containers' GPU ids and TCP host ports bound."""
+    if tasks is None:
+        return _NO_TASKS
+    rows = {arn: first_row + k for k, arn in enumerate(arns)}
+    items = _items(tasks, _TASKS)
     ids, on, groups, cpu, memory, gpu, ports = [], [], [], [], [], [], []
-    for k, task in enumerate(_items(tasks, "tasks", "describe-tasks") if tasks is not None else ()):
-        if not isinstance(task, dict):
-            raise InputError(f"tasks[{k}] must be an object, got {type(task).__name__}")
-        arn, group, status = (task.get(f) for f in ("containerInstanceArn", "group", "desiredStatus"))
-        for field, value in (("containerInstanceArn", arn), ("group", group), ("desiredStatus", status),
-                             ("taskArn", task.get("taskArn"))):
-            if value is not None and not isinstance(value, str):
-                raise InputError(f"tasks[{k}]: {field!r} must be a string, got {value!r}")
-        if not (arn in rows and group and status == "RUNNING"):
-            continue
-        ids.append(task.get("taskArn"))
-        on.append(rows[arn])
-        groups.append(group)
-        cpu.append(_task_amount(task, "cpu", k))
-        memory.append(_task_amount(task, "memory", k))
-        held, gpus = set(), 0
-        containers = task.get("containers") or []
-        for container in containers if isinstance(containers, list) else ():
-            if not isinstance(container, dict):
+    for first in range(0, len(items), _BATCH):
+        for k, task in enumerate(_decode(items[first:first + _BATCH], _TASKS, first), first):
+            row = rows.get(task.containerInstanceArn)
+            if row is None or not task.group or task.desiredStatus != "RUNNING":
                 continue
-            gpus += len(container.get("gpuIds") or [])
-            for binding in container.get("networkBindings") or []:
-                port = binding.get("hostPort") if isinstance(binding, dict) else None
-                if isinstance(port, int) and 0 < port < 65536 and binding.get("protocol", "tcp") == "tcp":
-                    held.add(port)
-        gpu.append(gpus)
-        ports.append(frozenset(held))
+            ids.append(task.taskArn)
+            on.append(row)
+            groups.append(task.group)
+            cpu.append(_task_amount(task.cpu, "cpu", k))
+            memory.append(_task_amount(task.memory, "memory", k))
+            held: set[int] = set()
+            gpus = 0
+            for container in task.containers or ():
+                gpus += len(container.gpuIds or ())
+                for binding in container.networkBindings or ():
+                    port = binding.hostPort
+                    if port is not None and 0 < port < 65536 and (binding.protocol or "tcp") == "tcp":
+                        held.add(port)
+            gpu.append(gpus)
+            ports.append(frozenset(held))
     seen: set[str] = set()
     for task_id in ids:
         if task_id is not None and (task_id in seen or seen.add(task_id)):
@@ -256,12 +622,11 @@ def _tasks(tasks, rows: dict[str, int]) -> TaskRecords:
                        tuple(ports))
 
 
-def _task_amount(task: dict, field: str, k: int) -> int:
-    value = task.get(field)
+def _task_amount(value, field: str, k: int) -> int:
     if value is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and 0 <= value <= MAX_AMOUNT:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdigit() and len(value) < 17 and int(value) <= MAX_AMOUNT:
         return int(value)
-    raise InputError(f"tasks[{k}]: {field!r} must be a whole number of units as a string, got {value!r}")
+    raise InputError(f"tasks[{k}]: {field!r} must be a whole number of units as a string, got {_short(value)}")

@@ -73,8 +73,10 @@ class Fleet(Sequence[Instance]):
 
     @classmethod
     def from_ecs(cls, instances, tasks=None) -> "Fleet":
-        """From the parsed JSON of ``aws ecs describe-container-instances`` (the document or its
-        ``containerInstances`` list) and, optionally, of ``aws ecs describe-tasks``."""
+        """From ``aws ecs describe-container-instances`` and, optionally, ``aws ecs describe-tasks``:
+        each the parsed JSON (boto3's responses, ``datetime`` values included), the JSON text
+        (``str`` / ``bytes``), a path or a binary file; a document, its list, a list of pages or
+        concatenated documents (joined in order)."""
         from placement.fleet.ingest import columns_from_ecs
         return cls(columns_from_ecs(instances, tasks))
 

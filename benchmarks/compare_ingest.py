@@ -1,0 +1,170 @@
+"""Fleet ingest beside ``json.loads`` of the same text, and the start-up a command-line user waits.
+
+    python benchmarks/compare_ingest.py [--instances 100000] [--big 1000000] [--repeat 3]
+                                        [--markdown FILE]
+
+In one process, on the JSON text of ``aws ecs describe-container-instances`` for
+``--instances`` demo instances (real attribute sets: about 66 attributes each, the ECS agent's
+capabilities included):
+
+- ``json.loads(text)`` alone: the floor a Python reader of the text cannot go under;
+- ``msgspec.json.decode(text)`` into plain objects: the fastest generic decoder, as a peer;
+- ``Fleet.from_ecs(text)``: text in, fleet out (typed decoding, checks, columns);
+- ``Fleet.from_ecs(json.loads(text))``: what a caller that parses first pays in all.
+
+Then, each in a fresh process (peak memory is per process): the peak RSS of ``from_ecs`` on a
+file of ``--instances`` and of ``--big`` instances (made by repeating demo instances under new
+ARNs and ids), as a multiple of the text's size; ``placement.demo(1_000_000)``; ``import
+placement``; and ``placement eval EXPR --demo 1000000 --limit 5`` end to end.
+Times are the best of ``--repeat`` (the subprocess ones too).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from workloads import machine_lines, publish, render  # noqa: E402
+
+EVAL_EXPRESSION = "attribute:ecs.instance-type =~ m5.* and attribute:ecs.availability-zone != us-east-1d"
+
+
+def best(repeat: int, run) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+        del result
+    return min(times)
+
+
+def write_fleet(path: str, n: int, seed: int = 0) -> int:
+    """An n-instance describe-container-instances file, streamed: at most 10,000 demo instances
+    in memory, repeated under new ARNs and ec2 ids. Its size in bytes."""
+    from placement.fleet.demo import demo_documents
+    base = min(n, 10_000)
+    instances = demo_documents(base, seed)[0]["containerInstances"]
+    texts = [json.dumps(i) for i in instances]
+    keys = [(i["containerInstanceArn"], i.get("ec2InstanceId") or "") for i in instances]
+    with open(path, "w") as out:
+        out.write('{"containerInstances": [')
+        for k in range(n):
+            text, (arn, ec2) = texts[k % base], keys[k % base]
+            copy = k // base
+            if copy:
+                text = text.replace(arn, f"{arn}-{copy}").replace(f'"{ec2}"', f'"{ec2}-{copy}"') if ec2 else \
+                    text.replace(arn, f"{arn}-{copy}")
+            out.write(("," if k else "") + text)
+        out.write('], "failures": []}')
+    return os.path.getsize(path)
+
+
+def in_process(args) -> dict:
+    import msgspec
+
+    import placement
+    from placement.fleet.demo import demo_documents
+    text = json.dumps(demo_documents(args.instances, 0)[0]).encode()
+    out = {"text_mb": len(text) / 1e6}
+    out["json.loads"] = best(args.repeat, lambda: json.loads(text))
+    out["msgspec.json.decode"] = best(args.repeat, lambda: msgspec.json.decode(text))
+    out["Fleet.from_ecs(text)"] = best(args.repeat, lambda: placement.Fleet.from_ecs(text))
+    out["Fleet.from_ecs(json.loads(text))"] = best(args.repeat, lambda: placement.Fleet.from_ecs(json.loads(text)))
+    return out
+
+
+_PEAK = """
+import resource, sys, time
+import placement
+start = time.perf_counter()
+fleet = placement.Fleet.from_ecs(sys.argv[1])
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, len(fleet))
+"""
+
+
+def peak(path: str) -> tuple[float, int, int]:
+    """(seconds, peak RSS bytes, instances) of ``from_ecs`` on ``path`` in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", _PEAK, path], capture_output=True, text=True, check=True)
+    seconds, rss, n = done.stdout.split()
+    return float(seconds), int(rss), int(n)
+
+
+def wall(repeat: int, argv: list[str]) -> float:
+    """The best wall time of a command, run ``repeat`` times (output discarded)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=100_000, help="instances in the side-by-side text")
+    parser.add_argument("--big", type=int, default=1_000_000, help="instances in the peak-memory file (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per timing; the best is kept")
+    parser.add_argument("--markdown", help="also write the report as Markdown to FILE")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results = in_process(args)
+    python = sys.executable
+    placement_command = os.path.join(os.path.dirname(python), "placement")
+    with tempfile.TemporaryDirectory() as folder:
+        for label, n in (("instances", args.instances), ("big", args.big)):
+            if n:
+                path = os.path.join(folder, f"fleet-{n}.json")
+                size = write_fleet(path, n)
+                seconds, rss, count = peak(path)
+                assert count == n, (count, n)
+                results[f"peak {label}"] = (n, size, seconds, rss)
+                os.remove(path)
+    results["import placement"] = wall(args.repeat, [python, "-c", "import placement"])
+    results["python -c pass"] = wall(args.repeat, [python, "-c", "pass"])
+    results["demo(1_000_000)"] = min(float(subprocess.run(
+        [python, "-c", "import placement, time; t = time.perf_counter(); placement.demo(1_000_000); "
+                       "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True).stdout)
+        for _ in range(args.repeat))
+    results["eval --demo 1000000 --limit 5"] = wall(
+        args.repeat, [placement_command, "eval", EVAL_EXPRESSION, "--demo", "1000000", "--limit", "5"])
+    publish(report, args, results, started)
+
+
+def report(args, results: dict, markdown: bool) -> str:
+    floor = results["json.loads"]
+    lines = [f"# Fleet ingest: {args.instances:,} instances of describe-container-instances JSON "
+             f"({results['text_mb']:.0f} MB), best of {args.repeat}", "", *machine_lines(), ""]
+    rows = [["reader", "seconds", "÷ json.loads"]]
+    for name in ("json.loads", "msgspec.json.decode", "Fleet.from_ecs(text)", "Fleet.from_ecs(json.loads(text))"):
+        rows.append([name, f"{results[name]:.2f}", f"{results[name] / floor:.2f}"])
+    lines += [render(rows, markdown), ""]
+    rows = [["file", "instances", "text MB", "from_ecs s", "peak RSS MB", "peak ÷ text"]]
+    for label in ("instances", "big"):
+        if f"peak {label}" in results:
+            n, size, seconds, rss = results[f"peak {label}"]
+            rows.append([label, f"{n:,}", f"{size / 1e6:.0f}", f"{seconds:.1f}", f"{rss / 1e6:.0f}", f"{rss / size:.2f}"])
+    lines += ["Peak memory, each in a fresh process (reading the file, decoding, building the fleet):", "",
+              render(rows, markdown), ""]
+    base = results["import placement"]
+    rows = [["command", "seconds", "÷ import placement"]]
+    for name in ("python -c pass", "import placement", "demo(1_000_000)", "eval --demo 1000000 --limit 5"):
+        rows.append([name, f"{results[name]:.2f}", f"{results[name] / base:.1f}"])
+    lines += ["Start-up: wall time of a fresh process; `demo(1_000_000)` is the generation alone, timed "
+              "inside the process (add the import for its wall time):", "",
+              render(rows, markdown), "", f"eval expression: `{EVAL_EXPRESSION}`"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
