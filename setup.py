@@ -53,7 +53,7 @@ for variant, flags in SIMD_VARIANTS.items():
 setup(
     packages=find_packages(include=["placement", "placement.*"]) + ["placement.grammar"],
     package_dir={"placement.grammar": "grammar"},
-    package_data={"placement.grammar": ["*.lark"], "placement": ["py.typed", "**/*.pyi", "**/*.pxd"]},
+    package_data={"placement.grammar": ["*.lark"], "placement": ["py.typed", "**/*.pyi", "**/*.pxd", "place/*.json"]},
     # force: the generated C depends on DIRECTIVES, which a timestamp check cannot see.
     ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["."], quiet=True, force=True),
     zip_safe=False,

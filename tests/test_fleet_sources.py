@@ -129,12 +129,28 @@ def test_standard_input_is_read_for_dash(monkeypatch, documents, parsed):
     ('[{"containerInstanceArn": "a", "registeredAt": 1e18}]', "'registeredAt' must be an ISO-8601 time"),
     ('[{"containerInstanceArn": "a", "runningTasksCount": 1180591620717411303424}]', "runningTasksCount"),
     ('{"tasks": []}', "expected the JSON of 'aws ecs describe-container-instances'"),
+    ('[{"containerInstanceArn": "a", "remainingResources": [{"name": "CPU", "integerValue": ' + "9" * 5000 + "}]}]",
+     "containerInstances[0]: 'remainingResources[0].integerValue' is out of range"),
+    ('[{"containerInstanceArn": "a", "remainingResources": [{"name": "CPU", "doubleValue": 1e400}]}]',
+     "'remainingResources[0].doubleValue' is out of range"),
+    ("[" * 100_000, "nested too deeply"),
     ('"just a string"', "containerInstances"),
 ])
 def test_bad_text_is_an_input_error_with_a_place(text, complaint):
     with pytest.raises(InputError) as raised:
         Fleet.from_ecs(text if text.lstrip()[:1] in "{[" and text else text.encode())
     assert complaint in raised.value.message
+
+
+def test_lone_surrogates_in_parsed_json_are_refused():
+    document = json.loads('[{"containerInstanceArn": "a", "attributes": [{"name": "x", "value": "\\ud800"}]}]')
+    with pytest.raises(InputError, match="not valid Unicode"):
+        Fleet.from_ecs(document)
+    with pytest.raises(InputError, match="not valid Unicode"):
+        Fleet.from_ecs([]).register(document)
+    tasks = json.loads('[{"containerInstanceArn": "a", "group": "service:\\udc00", "desiredStatus": "RUNNING"}]')
+    with pytest.raises(InputError, match="task group"):
+        Fleet.from_ecs([{"containerInstanceArn": "a"}], tasks)
 
 
 def test_an_unreadable_path_names_the_file(tmp_path):

@@ -152,6 +152,8 @@ def _documents(text: bytes, what: str) -> list[memoryview]:
             _RAW.decode(view[start:])
             out.append(view[start:])
             break
+        except RecursionError:
+            raise InputError(f"the {what} JSON is nested too deeply to be ECS JSON") from None
         except msgspec.DecodeError as error:
             trailing = re.search(r"trailing characters \(byte (\d+)\)", str(error))
             if not trailing:
@@ -226,24 +228,38 @@ def _page_items(page, kind: _Kind) -> list:
 
 
 def _raw_items(document, kind: _Kind) -> list:
+    """The items of one raw document: a page, a list of pages or of items, or a lone instance."""
     first = bytes(memoryview(document)[:1])
-    try:
-        if first == b"[":
-            items = _RAW_LIST.decode(document)
-            if items and bytes(memoryview(items[0])[:1]) == b"{" and getattr(_PAGE.decode(items[0]), kind.key) is not None:
+    if first == b"[":
+        items = _RAW_LIST.decode(document)              # a document that decodes as Raw is a list here
+        if items and bytes(memoryview(items[0])[:1]) == b"{":
+            page = _page(items[0])
+            if page is not None and getattr(page, kind.key) is not None:
                 return [item for page in items for item in _raw_items(page, kind)]
-            return items
-        if first == b"{":
-            page = _PAGE.decode(document)
-            found = getattr(page, kind.key)
-            if found is not None:
-                return found
-            if kind is _INSTANCES and page.containerInstanceArn is not None:
-                return [document]
+        return items
+    page = _page(document) if first == b"{" else None
+    if page is not None:
+        if getattr(page, kind.key) is not None:
+            return getattr(page, kind.key)
+        if kind is _INSTANCES and page.containerInstanceArn is not None:
+            return [document]
+    parsed = _generic(document)                          # not a page: say what was expected
+    return _page_items(parsed if isinstance(parsed, dict) else {kind.key: parsed}, kind)
+
+
+def _page(document) -> _Page | None:
+    try:
+        return _PAGE.decode(document)
     except msgspec.ValidationError:
-        pass                                    # not a page: say what was expected, below
-    return _page_items(msgspec.json.decode(document), kind) if first == b"{" else \
-        _page_items({kind.key: msgspec.json.decode(document)}, kind)
+        return None
+
+
+def _generic(document):
+    """``document`` as plain Python, or None when even that fails (the error is said elsewhere)."""
+    try:
+        return msgspec.json.decode(document)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
 
 
 def _decode(items: list, kind: _Kind, offset: int) -> list:
@@ -255,6 +271,8 @@ def _decode(items: list, kind: _Kind, offset: int) -> list:
             out.append(decoder.decode(item) if isinstance(item, msgspec.Raw) else msgspec.convert(item, kind.shape))
         except (msgspec.ValidationError, msgspec.DecodeError) as error:
             raise _field_error(error, item, kind, offset + k) from None
+        except RecursionError:
+            raise InputError(f"{kind.label}[{offset + k}] is nested too deeply to be ECS JSON") from None
     return out
 
 
@@ -269,10 +287,9 @@ def _field_error(error: Exception, item, kind: _Kind, index: int) -> InputError:
     message, path = _PATH.match(str(error)).groups()
     path = (path or "").lstrip(".")
     if isinstance(item, msgspec.Raw):
-        try:
-            item = msgspec.json.decode(item)
-        except msgspec.DecodeError:
-            item = None
+        is_object = bytes(memoryview(item)[:1]) == b"{"
+        item = _generic(item) if is_object else None
+        item = item if isinstance(item, dict) else {} if is_object else item
     if not isinstance(item, dict):
         return InputError(f"{kind.label}[{index}] must be an object, got "
                           f"{type(item).__name__ if item is not None else 'something else'}")
@@ -416,6 +433,9 @@ class _Pieces:
     def columns(self, tasks: TaskRecords) -> Columns:
         n = len(self.arns)
         _unique_arns(self.arns)
+        for texts, what in ((self.arns, "containerInstanceArn"), (self.instance_id, "ec2InstanceId"),
+                            (self.status, "status"), (self.names, "attribute name"), (self.values, "attribute value")):
+            _check_unicode(texts, what)
         numbers = {name: np.concatenate(parts) if parts else np.zeros(0, np.int64)
                    for name, parts in self.numbers.items()}
         group_names = tuple(sorted(set(tasks.groups)))
@@ -468,6 +488,17 @@ def _attribute_error(batch, first: int, wrong, problem: str) -> None:
         for j, item in enumerate(ci.attributes or ()):
             if wrong(item, seen):
                 raise _Label(_INSTANCES, first + k, ci).error(f"attributes[{j}]", problem.format(name=item.name))
+
+
+def _check_unicode(texts, what: str) -> None:
+    """Refuse lone surrogates (legal as JSON escapes, and in parsed JSON): no pattern, table or
+    export could read them."""
+    for text in texts:
+        if type(text) is str and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(f"{what} {_short(text)} is not valid Unicode (it holds a lone surrogate)") from None
 
 
 def _unique_arns(arns: list[str]) -> None:
@@ -566,6 +597,7 @@ def instance_records(instances) -> list[InstanceRecord]:
             _attribute_error([ci], k, lambda a, names: not a.name, "must be an object with a 'name'")
             _attribute_error([ci], k, lambda a, names: a.name in names or names.add(a.name),
                               "repeats the attribute {name!r}")
+        _check_unicode((scalars.arn, ci.ec2InstanceId, ci.status, *chain.from_iterable(pairs)), "a text")
         out.append(InstanceRecord(scalars.arn, ci.ec2InstanceId, ci.status, ci.agentConnected,
                                   dict(zip(NUMBERS, scalars.numbers)), pairs, scalars.ports))
     _unique_arns([r.arn for r in out])
@@ -611,6 +643,7 @@ def _tasks(tasks, arns: list[str], first_row: int = 0) -> TaskRecords:
                         held.add(port)
             gpu.append(gpus)
             ports.append(frozenset(held))
+    _check_unicode(set(groups), "task group")
     seen: set[str] = set()
     for task_id in ids:
         if task_id is not None and (task_id in seen or seen.add(task_id)):
