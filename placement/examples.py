@@ -3,6 +3,10 @@
 ``ECS_DOC_EXAMPLES`` are copied verbatim from the Amazon ECS Developer Guide ("Cluster query
 language", "Example constraints"); ``FLEET_EXAMPLES`` show the language on the demo fleet,
 including the absent-value rule that surprises people (``!=`` versus ``not(... == ...)``).
+The demo fleet carries what the documentation's examples name (t2.small and g2 instances, an
+agent older than 1.14.5 registered before 2018-02-13, ``i-abcd1234``, the task groups
+``service:production`` and ``database``, a ``stack`` attribute), so that each selects some of
+``demo(200)`` and none selects all of it (tests/test_demo.py holds this for seeds 0 to 4).
 """
 
 ECS_DOC_EXAMPLES = (

@@ -1,19 +1,23 @@
-"""The demo generator's documents look like, and are as consistent as, real ECS CLI output.
-
-These tests read the JSON documents only; turning them into a Fleet is tested with ingest.
+"""The demo generator's documents look like, and are as consistent as, real ECS CLI output;
+``demo(n, seed)``, built straight into columns, is exactly the fleet of those documents; and the
+demo fleet gives every ECS documentation example something to select.
 """
 import json
 import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
-from placement.fleet.demo import demo_documents
+import placement
+from placement import Fleet
+from placement.fleet.demo import demo, demo_documents
 
 CAPABILITY = re.compile(r"^(com\.amazonaws\.ecs\.capability\.|ecs\.capability\.)")
 VALUED_CAPABILITIES = {"ecs.capability.cni-plugin-version"}
 GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # m6g., c6g., t4g., m7g., r6g. (not g4dn., g5.)
+LEGACY_AGENT = "1.14.4"  # the legacy pool's AMI (2017): short EC2 ids, older Docker, registered 2017-18
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$")
 # vCPUs and GiB from the EC2 instance type pages, for the types we spot-check.
 SIZES = {"t2.micro": (1, 1), "t3.medium": (2, 4), "m5.large": (2, 8), "m5.xlarge": (4, 16),
@@ -72,7 +76,10 @@ def test_ids_and_arns(docs):
     arn = re.compile(r"^arn:aws:ecs:us-east-1:123456789012:container-instance/demo/[0-9a-f]{32}$")
     insts = instances(docs)
     assert all(arn.match(i["containerInstanceArn"]) for i in insts)
-    assert all(re.match(r"^i-[0-9a-f]{17}$", i["ec2InstanceId"]) for i in insts)
+    legacy = [i for i in insts if i["versionInfo"]["agentVersion"] == LEGACY_AGENT]
+    assert all(re.match(r"^i-[0-9a-f]{17}$", i["ec2InstanceId"]) for i in insts if i not in legacy)
+    assert legacy and all(re.match(r"^i-[0-9a-f]{8}$", i["ec2InstanceId"]) for i in legacy)
+    assert "i-abcd1234" in {i["ec2InstanceId"] for i in legacy}  # the id the ECS documentation uses
     assert len({i["containerInstanceArn"] for i in insts}) == len(insts)
     assert len({i["ec2InstanceId"] for i in insts}) == len(insts)
     task_arns = [t["taskArn"] for t in docs[1]["tasks"]]
@@ -204,7 +211,8 @@ def test_docker_api_capabilities_are_a_contiguous_range(docs):
         minors = sorted(int(a["name"].rsplit(".", 1)[1]) for a in inst["attributes"]
                         if a["name"].startswith("com.amazonaws.ecs.capability.docker-remote-api.1."))
         assert minors == list(range(minors[0], minors[-1] + 1))
-        assert minors[0] <= 24 and minors[-1] >= 41
+        legacy = inst["versionInfo"]["agentVersion"] == LEGACY_AGENT   # Docker 17.03
+        assert minors[0] <= 24 and minors[-1] >= (25 if legacy else 41)
 
 
 def test_gpu_instances_report_their_driver(docs):
@@ -246,14 +254,78 @@ def test_status_and_connectivity_vary(docs):
 
 
 def test_registered_at_is_cli_iso_within_two_years(docs):
-    times = []
+    times, legacy = [], []
     for inst in instances(docs):
         assert ISO.match(inst["registeredAt"]), inst["registeredAt"]
-        times.append(datetime.fromisoformat(inst["registeredAt"]))
+        stamp = datetime.fromisoformat(inst["registeredAt"])
+        (legacy if inst["versionInfo"]["agentVersion"] == LEGACY_AGENT else times).append(stamp)
     assert max(times) - min(times) > timedelta(days=365)
     assert max(times) - min(times) < timedelta(days=2 * 366)
+    # the legacy pool was launched in 2017-18 and has run since
+    assert datetime.fromisoformat("2017-09-01T00:00:00+00:00") <= min(legacy)
+    assert max(legacy) < datetime.fromisoformat("2018-07-01T00:00:00+00:00")
 
 
 def test_json_round_trip(docs):
     for doc in docs:
         assert json.loads(json.dumps(doc)) == doc
+
+
+def test_the_legacy_pool_is_about_three_percent_and_stratified(docs):
+    legacy = [i for i in instances(docs) if i["versionInfo"]["agentVersion"] == LEGACY_AGENT]
+    assert len(legacy) == 90                                   # 3% of 3000, a quota
+    types = Counter(attrs(i)["ecs.instance-type"]["value"] for i in legacy)
+    assert types == {"t2.small": 30, "t2.medium": 30, "g2.2xlarge": 30}
+    assert {attrs(i)["ecs.availability-zone"]["value"] for i in legacy} == {"us-east-1a", "us-east-1b", "us-east-1c"}
+    for inst in legacy:   # agent 1.14 predates GPU support, task ENIs and the ecs.capability names
+        assert resource(inst, "registeredResources", "GPU") is None
+        assert not any(n.startswith("ecs.capability.") for n in attrs(inst))
+
+
+def decoded(column):
+    return [column.value_of(int(code)) for code in column.codes]
+
+
+@pytest.mark.parametrize("n, seed", [(0, 0), (1, 0), (1, 4), (7, 1), (7, 2), (200, 0), (200, 3), (2000, 5)])
+def test_demo_is_the_fleet_of_its_documents(n, seed):
+    """The columnar generator and Fleet.from_ecs over the documents give the same fleet."""
+    got, expected = demo(n, seed).columns, Fleet.from_ecs(*demo_documents(n, seed)).columns
+    assert got.arns == expected.arns
+    for name in ("instance_id", "status", "agent_connected"):
+        assert decoded(getattr(got, name)) == decoded(getattr(expected, name)), name
+        assert getattr(got, name).dictionary == getattr(expected, name).dictionary, name
+    for name in ("agent_version", "registered_at", "running_tasks"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    assert list(got.attributes) == list(expected.attributes)       # absent ones included: same names
+    for name, column in got.attributes.items():
+        assert decoded(column) == decoded(expected.attributes[name]), name
+        assert column.dictionary == expected.attributes[name].dictionary, name
+    for name in got.RESOURCES:
+        assert np.array_equal(got.resources[name], expected.resources[name]), name
+    assert got.ports == expected.ports
+    assert got.groups.dictionary == expected.groups.dictionary
+    for name in ("offsets", "codes", "counts"):
+        assert np.array_equal(getattr(got.groups, name), getattr(expected.groups, name)), name
+    assert got.tasks.ids == expected.tasks.ids and got.tasks.groups == expected.tasks.groups
+    assert got.tasks.ports == expected.tasks.ports
+    for name in ("rows", "cpu", "memory", "gpu"):
+        assert np.array_equal(getattr(got.tasks, name), getattr(expected.tasks, name)), name
+
+
+def test_demo_has_value_less_absent_and_gpu_tasks():
+    columns = demo(2000, 5).columns
+    valueless = columns.attributes["ecs.capability.task-eni"]
+    assert set(decoded(valueless)) == {placement.values.VALUELESS, placement.values.ABSENT}  # legacy lack it
+    assert int(columns.tasks.gpu.sum()) > 0 and int(columns.resources["remaining_gpu"].sum()) < \
+        int(columns.resources["registered_gpu"].sum())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_documentation_example_selects_some_of_the_demo_fleet(seed):
+    """placement demo shows the ECS documentation's examples on demo(200): each must find
+    something, and a filter must not find everything (that reads as a broken fleet)."""
+    from placement.examples import ECS_DOC_EXAMPLES, FLEET_EXAMPLES
+    fleet = demo(200, seed)
+    for text in ECS_DOC_EXAMPLES + FLEET_EXAMPLES:
+        count = int(placement.compile(text).evaluate(fleet).sum())
+        assert 0 < count < len(fleet), (text, count)

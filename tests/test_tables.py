@@ -1,10 +1,11 @@
-"""Fleets from Arrow, pandas and polars tables, and back."""
+"""Fleets from Arrow, pandas and polars tables and from table files (CSV, Parquet, Arrow IPC), and back."""
 import numpy as np
 import pyarrow as pa
 import pytest
 
 import placement
 from placement import Fleet, InputError
+from placement.fleet.tables import TABLE_SUFFIXES, VALUELESS_TOKEN, read_table_file, write_table_file
 
 EXPRESSIONS = ["attribute:ecs.instance-type =~ t3.* and attribute:stack != prod",
                "not(task:group == service:web) and runningTasksCount < 3",
@@ -97,3 +98,125 @@ def test_a_mixed_valueless_column_cannot_be_exported():
                             {"containerInstanceArn": "b", "attributes": [{"name": "x"}]}])
     with pytest.raises(InputError, match="value-less"):
         fleet.to_arrow()
+
+
+# -- table files --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", TABLE_SUFFIXES)
+def test_table_file_round_trip(demo, tmp_path, suffix):
+    path = tmp_path / f"fleet{suffix}"
+    write_table_file(demo, path)
+    fleet = read_table_file(path)
+    same_fleet(demo, fleet)
+    assert fleet.warnings == ()
+    assert Fleet.read(str(path)).arns == demo.arns
+
+
+def test_an_arrow_stream_file_is_read(demo, tmp_path):
+    path = tmp_path / "fleet.arrow"
+    table = demo.to_arrow()
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    same_fleet(demo, read_table_file(path))
+
+
+def write(tmp_path, text, name="fleet.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_csv_cells_are_text_empty_is_absent_and_the_token_is_value_less(tmp_path):
+    path = write(tmp_path, "containerInstanceArn,status,agentConnected,attribute:rack,attribute:gpu,attribute:spot,"
+                           "task:group,runningTasksCount,remainingResources.CPU,registeredResources.CPU,"
+                           "remainingResources.MEMORY,registeredResources.MEMORY,remainingResources.PORTS\n"
+                           f"a,ACTIVE,true,007,{VALUELESS_TOKEN},true,service:web service:web,2,512,1024,100,200,22 80\n"
+                           "b,DRAINING,FALSE,,,false,,0,1024,1024,200,200,\n"
+                           f'c,ACTIVE,,"",{VALUELESS_TOKEN},,  ,0,0,0,0,0,\n')
+    fleet = read_table_file(path)
+    a, b, c = fleet
+    assert dict(a.attributes) == {"rack": "007", "gpu": None, "spot": "true"}    # "007" is no number
+    assert dict(b.attributes) == {"spot": "false"} and dict(c.attributes) == {"gpu": None}
+    assert (a.agent_connected, b.agent_connected, c.agent_connected) == (True, False, None)
+    assert dict(a.task_groups) == {"service:web": 2} and dict(b.task_groups) == {} == dict(c.task_groups)
+    assert a.remaining.ports == frozenset({22, 80}) and (a.remaining.cpu, a.registered.memory) == (512, 200)
+    assert fleet.ids(placement.compile("attribute:rack == 007").evaluate(fleet)) == ["a"]
+    assert fleet.ids(placement.compile("attribute:gpu exists").evaluate(fleet)) == ["a", "c"]
+    assert fleet.warnings == ()
+
+
+def test_missing_columns_are_defaults_with_a_warning_each(tmp_path):
+    path = write(tmp_path, "containerInstanceArn,attribute:stack,registeredResources.CPU,remainingResources.MEMORY\n"
+                           "a,prod,2048,4096\nb,dev,1024,512\n")
+    fleet = read_table_file(path)
+    assert [(i.status, i.agent_connected) for i in fleet] == [("ACTIVE", True)] * 2
+    assert [(i.remaining.cpu, i.registered.cpu, i.remaining.memory, i.registered.memory) for i in fleet] == \
+        [(2048, 2048, 4096, 4096), (1024, 1024, 512, 512)]
+    warnings = fleet.warnings
+    assert len(warnings) == 4 and all(w.startswith("fleet.csv: no ") for w in warnings)
+    for column, default in (("'status'", "every instance ACTIVE"), ("'agentConnected'", "connected"),
+                            ("'remainingResources.CPU'", "equal to 'registeredResources.CPU'"),
+                            ("'registeredResources.MEMORY'", "equal to 'remainingResources.MEMORY'")):
+        assert any(column in w and default in w for w in warnings), (column, warnings)
+    from placement.place import Placer
+    placed = Placer(fleet).place(2, 512, 256, group="service:web")
+    assert len(placed.placements) == 2                     # the defaults make it placeable
+
+
+def test_a_table_without_resources_assumes_zero(tmp_path):
+    fleet = read_table_file(write(tmp_path, "containerInstanceArn\na\n"))
+    assert len(fleet.warnings) == 6 and sum("assumed 0" in w for w in fleet.warnings) == 4
+    assert fleet[0].remaining.cpu == 0 and fleet[0].status == "ACTIVE"
+
+
+def test_parquet_with_missing_columns_warns_too(tmp_path):
+    import pyarrow.parquet as pq
+    path = tmp_path / "fleet.parquet"
+    pq.write_table(pa.table({"containerInstanceArn": ["a"], "status": ["ACTIVE"], "agentConnected": [True],
+                             "remainingResources.CPU": [1.0], "registeredResources.CPU": [2.0]}), path)
+    fleet = read_table_file(path)
+    assert (fleet[0].remaining.cpu, fleet[0].registered.cpu) == (1, 2)     # whole floats are read (pandas)
+    assert len(fleet.warnings) == 2 and all("MEMORY" in w for w in fleet.warnings)
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ("attribute:stack\nprod\n", "containerInstanceArn column"),
+    ("containerInstanceArn,remainingResources.CPU\na,1\nb,1.5\n", "'remainingResources.CPU' row 1: '1.5' is not a whole"),
+    ("containerInstanceArn,runningTasksCount\na,x\n", "'runningTasksCount' row 0: 'x'"),
+    ("containerInstanceArn,agentConnected\na,yes\n", "'agentConnected' row 0: 'yes' is not true or false"),
+    (f"containerInstanceArn,attribute:x\na,{VALUELESS_TOKEN}\nb,1\n", "'attribute:x' row 1"),
+    ("containerInstanceArn,containerInstanceArn\na,b\n", "appears more than once"),
+    ("containerInstanceArn,colour\na,red\n", "unknown fleet column"),
+    ("containerInstanceArn,registeredAt\na,yesterday\n", "ISO-8601"),
+    ("containerInstanceArn,status\na\nb,ACTIVE,extra\n", "not a CSV fleet table"),
+    ("", "empty"),
+])
+def test_bad_csv_files_are_input_errors_naming_the_file(tmp_path, text, complaint):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError, match="fleet.csv") as raised:
+        read_table_file(path)
+    assert complaint in raised.value.message, raised.value.message
+
+
+@pytest.mark.parametrize("name", ["fleet.parquet", "fleet.feather", "fleet.arrow", "fleet.ipc"])
+def test_a_file_that_is_not_the_format_is_an_input_error(tmp_path, name):
+    path = write(tmp_path, "containerInstanceArn\na\n", name)
+    with pytest.raises(InputError, match=name):
+        read_table_file(path)
+
+
+def test_unreadable_files_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="missing.csv.*cannot read"):
+        read_table_file(tmp_path / "missing.csv")
+    (tmp_path / "latin1.csv").write_bytes(b"containerInstanceArn,attribute:x\na,caf\xe9\n")
+    with pytest.raises(InputError, match="UTF-8"):
+        read_table_file(tmp_path / "latin1.csv")
+
+
+def test_without_pyarrow_the_error_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+    path = write(tmp_path, "containerInstanceArn\na\n")
+    for module in ("pyarrow", "pyarrow.compute", "pyarrow.csv"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(InputError, match=r"fleet.csv.*pip install 'placement\[arrow\]'"):
+        read_table_file(path)

@@ -1,4 +1,4 @@
-"""Fleet ingest from Arrow tables (and pandas / polars through Arrow), and export back.
+"""Fleet ingest from Arrow tables (and pandas / polars through Arrow), table files, and export back.
 
 One column per subject, named as in the language: ``containerInstanceArn`` (required, the id),
 ``ec2InstanceId``, ``status``, ``agentConnected`` (bool), ``runningTasksCount`` (integer),
@@ -6,12 +6,34 @@ One column per subject, named as in the language: ``containerInstanceArn`` (requ
 (string or dictionary<string>, null = absent; a **bool** column holds a value-less attribute:
 true = present), ``task:group`` (list<string>, one entry per RUNNING task), and optionally
 ``remainingResources.CPU|MEMORY|GPU``, ``registeredResources.CPU|MEMORY|GPU`` (integers) and
-``remainingResources.PORTS`` (list<string>). A dictionary column whose dictionary is sorted,
-without nulls and with an index type of the width we would choose, is used without copying.
+``remainingResources.PORTS`` (list<string>: the TCP host ports in use). A dictionary column whose
+dictionary is sorted, without nulls and with an index type of the width we would choose, is
+used without copying.
+
+**Files** (``read_table_file``, ``Fleet.read``, ``--fleet``): ``.csv``, ``.parquet``, and Arrow IPC
+as ``.feather`` / ``.arrow`` / ``.ipc`` (the file format or the stream format), in the layout
+above. A CSV file holds only text, so it is read this way (``write_table_file`` writes it so):
+
+- every cell is read as text (``007`` stays ``007``); an empty cell is absent;
+- a value-less attribute is the cell ``(value-less)``, a token no ECS attribute value can be
+  (they cannot hold parentheses); a column cannot mix it with values;
+- ``agentConnected`` is ``true`` / ``false``; ``runningTasksCount`` and the resource columns are
+  whole numbers; ``registeredAt`` is ISO-8601;
+- ``task:group`` and ``remainingResources.PORTS`` list their entries separated by spaces.
+
+A file's fleet states what it assumed (``Fleet.warnings``, one per missing column): no
+``status`` column, every instance ACTIVE; no ``agentConnected``, every agent connected (the
+placer places only on those); a missing ``remainingResources.CPU`` / ``MEMORY`` equals its
+``registeredResources`` column and the other way round, or is 0 when both are missing. Missing
+GPU columns mean no GPUs, as a missing GPU resource does in ECS JSON, and are not warned about.
+Table files need pyarrow (``pip install 'placement[arrow]'``); there is no fallback for CSV,
+because the reader's checks are Arrow's.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +41,9 @@ from placement import values
 from placement.errors import InputError
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, code_dtype
 from placement.values import INT_ABSENT, pack_version
+
+if TYPE_CHECKING:  # pragma: no cover
+    from placement.fleet.model import Fleet
 
 _RESOURCE_COLUMNS = {f"{side}Resources.{name}": f"{side}_{name.lower()}"
                      for side in ("remaining", "registered") for name in ("CPU", "MEMORY", "GPU")}
@@ -31,7 +56,8 @@ def _pyarrow():
         import pyarrow as pa
         import pyarrow.compute as pc
     except ImportError:                                   # pragma: no cover - optional extra
-        raise InputError("Arrow, pandas and polars input need pyarrow: pip install 'placement[peers]'") from None
+        raise InputError("Arrow, pandas and polars input and table files need pyarrow: "
+                         "pip install 'placement[arrow]'") from None
     return pa, pc
 
 
@@ -120,11 +146,18 @@ def _attribute(array, name: str, pa, pc) -> DictionaryColumn:
 def _integers(array, name: str, n: int, pa, pc) -> np.ndarray:
     if array is None:
         return np.zeros(n, dtype=np.int64)
+    if pa.types.is_floating(array.type):        # pandas turns an integer column with a gap into floats
+        values = array.fill_null(0).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(~np.isfinite(values) | (values != np.floor(values)))
+        if len(bad):
+            raise InputError(f"column {name!r} row {bad[0]}: {values[bad[0]]!r} is not a whole number")
+        array = pa.array(values.astype(np.int64))
     if not pa.types.is_integer(array.type):
         raise InputError(f"column {name!r} must hold integers, not {array.type}")
     result = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     if n and result.min() < 0:
-        raise InputError(f"column {name!r} has negative values")
+        row = int(np.argmax(result < 0))
+        raise InputError(f"column {name!r} row {row}: negative values ({result[row]}) are not allowed")
     return np.ascontiguousarray(result)
 
 
@@ -234,3 +267,179 @@ def to_arrow(columns: Columns):
                                              pa.array([str(p) for ports in port_lists for p in ports],
                                                       type=pa.string()))
     return pa.table(data)
+
+
+# -- table files -------------------------------------------------------------------------------
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".feather", ".arrow", ".ipc")
+VALUELESS_TOKEN = "(value-less)"                # a value-less attribute's CSV cell
+_LISTS = ("task:group", "remainingResources.PORTS")
+_WHOLE = ("runningTasksCount", *_RESOURCE_COLUMNS)
+
+
+def read_table_file(path: Path) -> "Fleet":
+    """A fleet from a CSV, Parquet or Arrow IPC file (by suffix), with a warning per default it assumed."""
+    from placement.fleet.model import Fleet
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(f"{path}: a fleet table file ends in one of {', '.join(TABLE_SUFFIXES)}")
+    try:
+        pa, pc = _pyarrow()
+    except InputError as error:
+        raise InputError(f"{path}: {error.message}") from None
+    try:
+        table = _read_csv(path, pa, pc) if suffix == ".csv" else _read_arrow(path, suffix, pa)
+        table, warnings = _assume_defaults(table, path, pa)
+        columns = columns_from_arrow(table)
+    except InputError as error:
+        raise InputError(f"{path}: {error.message}") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a CSV fleet table: the file is not UTF-8 text") from None
+    except pa.ArrowException as error:
+        kind = {".csv": "CSV", ".parquet": "Parquet"}.get(suffix, "Arrow IPC")
+        raise InputError(f"{path}: not a {kind} fleet table: {error}") from None
+    return Fleet(columns, warnings=warnings)
+
+
+def _read_arrow(path: Path, suffix: str, pa):
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+        return pq.read_table(path)
+    if suffix == ".feather":                    # Feather v1 or v2 (v2 is the IPC file format)
+        import pyarrow.feather as feather
+        return feather.read_table(path)
+    with pa.memory_map(str(path)) as source:
+        try:
+            return pa.ipc.open_file(source).read_all()
+        except pa.ArrowInvalid:                 # not the file format: the stream format
+            source.seek(0)
+            return pa.ipc.open_stream(source).read_all()
+
+
+def _read_csv(path: Path, pa, pc):
+    """Every column as text (no type guessing: ``007`` is no number), then each typed by its name."""
+    import csv
+    import pyarrow.csv as pacsv
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise InputError("the file is empty; a fleet table starts with a header line of column names")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(f"column {repeated[0]!r} appears more than once in the header")
+    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+                           convert_options=pacsv.ConvertOptions(
+                               column_types={name: pa.string() for name in header}, null_values=[""],
+                               strings_can_be_null=True, quoted_strings_can_be_null=True))
+    for name in header:
+        array = table.column(name).combine_chunks()
+        if name in _WHOLE:
+            typed = _whole_numbers(array, name, pa, pc)
+        elif name == "agentConnected":
+            typed = _booleans(array, name, pa, pc)
+        elif name in _LISTS:
+            trimmed = pc.utf8_trim_whitespace(array)
+            typed = pc.split_pattern_regex(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed),
+                                           r"\s+")
+        elif name.startswith("attribute:") and pc.any(pc.equal(array, VALUELESS_TOKEN)).as_py():
+            present = pc.equal(array, VALUELESS_TOKEN)
+            if pc.sum(present).as_py() != len(array) - array.null_count:
+                row = _first(pc.invert(present.fill_null(True)))
+                raise InputError(f"column {name!r} row {row}: {array[row].as_py()!r} in a column of "
+                                 f"value-less {VALUELESS_TOKEN} cells; an attribute is value-less or valued")
+            typed = present.fill_null(False)
+        else:
+            continue
+        table = table.set_column(table.column_names.index(name), name, typed)
+    return table
+
+
+def _first(mask) -> int:
+    """The row of the first true in a bool array (0-based, the header not counted)."""
+    return int(np.argmax(mask.to_numpy(zero_copy_only=False)))
+
+
+def _whole_numbers(array, name: str, pa, pc):
+    ok = pc.match_substring_regex(array, r"^\s*\d+\s*$")
+    if pc.any(pc.invert(ok.fill_null(True))).as_py():
+        row = _first(pc.invert(ok.fill_null(True)))
+        raise InputError(f"column {name!r} row {row}: {array[row].as_py()!r} is not a whole number")
+    return pc.cast(pc.utf8_trim_whitespace(array), pa.int64())
+
+
+def _booleans(array, name: str, pa, pc):
+    lower = pc.utf8_lower(pc.utf8_trim_whitespace(array))
+    truth, falsity = pc.equal(lower, "true"), pc.equal(lower, "false")
+    bad = pc.invert(pc.or_(truth, falsity).fill_null(True))
+    if pc.any(bad).as_py():
+        row = _first(bad)
+        raise InputError(f"column {name!r} row {row}: {array[row].as_py()!r} is not true or false")
+    return truth
+
+
+def _assume_defaults(table, path: Path, pa) -> tuple[object, list[str]]:
+    """The columns a placement needs that the file lacks, filled in, and a warning for each."""
+    warnings: list[str] = []
+    n, names = table.num_rows, set(table.column_names)
+
+    def assume(name: str, array, default: str) -> None:
+        nonlocal table
+        table = table.append_column(name, array)
+        warnings.append(f"{path.name}: no {name!r} column; assumed {default}")
+
+    if "containerInstanceArn" not in names:
+        raise InputError("a fleet table needs a containerInstanceArn column")
+    if "status" not in names:
+        assume("status", pa.array(["ACTIVE"] * n, type=pa.string()), "every instance ACTIVE")
+    if "agentConnected" not in names:
+        assume("agentConnected", pa.array(np.ones(n, dtype=bool)), "every agent connected (true)")
+    for resource in ("CPU", "MEMORY"):
+        remaining, registered = f"remainingResources.{resource}", f"registeredResources.{resource}"
+        for name, other in ((remaining, registered), (registered, remaining)):
+            if name in names:
+                continue
+            if other in names:
+                assume(name, table.column(other), f"equal to {other!r}")
+            else:
+                assume(name, pa.array(np.zeros(n, dtype=np.int64)), "0")
+    return table, warnings
+
+
+def write_table_file(fleet: "Fleet", path: Path) -> None:
+    """Write ``fleet`` as the table file ``read_table_file`` reads back (the format by suffix)."""
+    pa, pc = _pyarrow()
+    path = Path(path)
+    suffix = path.suffix.lower()
+    table = fleet.to_arrow()
+    if suffix == ".csv":
+        import pyarrow.csv as pacsv
+        for name in table.column_names:
+            array = table.column(name).combine_chunks()
+            if name in _LISTS:
+                typed = pc.binary_join(array, " ")
+            elif name.startswith("attribute:") and pa.types.is_boolean(array.type):
+                typed = pc.if_else(array, VALUELESS_TOKEN, pa.scalar(None, pa.string()))
+            elif name == "registeredAt":
+                typed = pc.if_else(pc.is_null(array), pa.scalar(None, pa.string()),
+                                   pc.binary_join_element_wise(pc.strftime(array, format="%Y-%m-%dT%H:%M:%S"),
+                                                               "Z", ""))
+            elif pa.types.is_dictionary(array.type):
+                typed = array.cast(pa.string())
+            else:
+                continue
+            table = table.set_column(table.column_names.index(name), name, typed)
+        pacsv.write_csv(table, path)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+        pq.write_table(table, path)
+    elif suffix == ".feather":
+        import pyarrow.feather as feather
+        feather.write_feather(table, path)
+    elif suffix in (".arrow", ".ipc"):
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    else:
+        raise InputError(f"{path}: a fleet table file ends in one of {', '.join(TABLE_SUFFIXES)}")
