@@ -180,7 +180,7 @@ def test_aws_cli_documented_fleets(example, tmp_path):
     path.write_text(json.dumps(example["output"], indent="\t"))
     fleet = Fleet.read(path, None)
     assert len(fleet) == 1 and fleet[0].ec2_instance_id.startswith("i-")
-    assert compile("ec2InstanceId =~ i-*").evaluate(fleet).all()
+    assert compile("ec2InstanceId =~ i-.*").evaluate(fleet).all()
 
 
 def test_aws_cli_documented_fargate_task_counts_on_no_instance():

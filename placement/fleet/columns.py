@@ -14,6 +14,7 @@ next change.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -120,8 +121,9 @@ class DictionaryColumn:
             raise InputError(f"column {name!r} has its absent code outside its dictionary")
         if n and int(self.codes.max()) >= self.code_count:
             raise InputError(f"column {name!r} has codes beyond its dictionary of {len(self.dictionary)} values")
-        ordered = self.dictionary[:self.absent_code]
-        if any(a >= b for a, b in zip(ordered, ordered[1:])) or len(set(self.dictionary)) != len(self.dictionary):
+        ordered = self.dictionary[:self.absent_code]              # strictly increasing: sorted and unique
+        if not all(map(operator.lt, ordered, ordered[1:])) or \
+                (self.absent_code < len(self.dictionary) and len(set(self.dictionary)) != len(self.dictionary)):
             raise InputError(f"column {name!r} has an unsorted or repeated dictionary")
 
 
@@ -212,8 +214,7 @@ class TaskRecords:
             raise InputError("tasks: a task runs on an instance outside the fleet")
         if m and min(int(self.cpu.min()), int(self.memory.min()), int(self.gpu.min())) < 0:
             raise InputError("tasks: a task takes a negative amount of a resource")
-        if len(set(self.ids)) != m:
-            raise InputError("tasks: taskArn values are not unique")
+        # unique ids: the fleet's task table checks as it indexes them
 
 
 @dataclass(frozen=True, eq=False)

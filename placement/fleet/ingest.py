@@ -451,8 +451,7 @@ class _Pieces:
             attributes=MappingProxyType(self._attribute_columns(n)),
             groups=GroupColumn.from_tasks(n, tasks.rows, group_codes, group_names),
             resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
-            ports=tuple(self.ports), tasks=tasks,
-        ).validate()
+            ports=tuple(self.ports), tasks=tasks)                 # Fleet validates
 
     def _attribute_columns(self, n: int) -> dict[str, DictionaryColumn]:
         if not self.attribute_rows:

@@ -31,6 +31,7 @@ NUMBERS = ("agent_version", "registered_at", "running_tasks", *Columns.RESOURCES
 _NUMBER_FILL = {"agent_version": INT_ABSENT, "registered_at": INT_ABSENT}
 RESERVE = 16                              # spare rows after a store first grows
 COMPACT_AFTER = 4096                      # dead rows kept before a compaction (when they also outnumber the live)
+LAZY_AFTER = 1024                         # tasks added at once past which their indexes wait for first use
 
 
 def _grown(buffer: np.ndarray, capacity: int, fill) -> np.ndarray:
@@ -114,13 +115,18 @@ class GrowingCodes:
         self.changes[0] += 1
 
 
+def _repeated(ids: list[str]) -> str:
+    seen: set[str] = set()
+    return next(t for t in ids if t in seen or seen.add(t))
+
+
 class TaskTable:
     """The tasks a fleet runs, in the order they came; each takes resources and ports of its row."""
 
     def __init__(self, capacity: int = 16):
         self.size = 0
         self.ids: list[str] = []
-        self.index: dict[str, int] = {}
+        self._index: dict[str, int] | None = {}             # task id -> number; None: not built yet
         self.rows = np.zeros(capacity, dtype=np.int64)
         self.group = np.zeros(capacity, dtype=np.int64)     # code into ``names``
         self.cpu = np.zeros(capacity, dtype=np.int64)
@@ -130,34 +136,82 @@ class TaskTable:
         self.ports: list[frozenset[int]] = []
         self.names: list[str] = []
         self.name_code: dict[str, int] = {}
-        self.stacks: dict[tuple[int, int], list[int]] = {}  # (row, group): live tasks, oldest first
-        self.row_groups: dict[int, set[int]] = {}          # row: groups with a stack there
+        self._stacks: dict[tuple[int, int], list[int]] | None = {}   # None: not built yet
+        self._row_groups: dict[int, set[int]] = {}
         self.version = 0
+
+    @property
+    def index(self) -> dict[str, int]:
+        """The number of each task by its id."""
+        if self._index is None:
+            index = dict(zip(self.ids, range(self.size)))
+            if len(index) != self.size:
+                raise InputError(f"tasks: taskArn {_repeated(self.ids)!r} appears twice")
+            self._index = index
+        return self._index
+
+    @property
+    def stacks(self) -> dict[tuple[int, int], list[int]]:
+        """(row, group code): the live tasks there, oldest first."""
+        return self._built()[0]
+
+    @property
+    def row_groups(self) -> dict[int, set[int]]:
+        """row: the group codes with a stack there."""
+        return self._built()[1]
+
+    def _built(self) -> tuple[dict, dict]:
+        """The stacks, built on first use: a fleet that is only read (a demo, a one-off
+        evaluation) never needs them."""
+        if self._stacks is None:
+            stacks: dict[tuple[int, int], list[int]] = {}
+            row_groups: dict[int, set[int]] = {}
+            live = np.flatnonzero(self.alive[:self.size])
+            for task, row, code in zip(live.tolist(), self.rows[live].tolist(), self.group[live].tolist()):
+                stack = stacks.get((row, code))
+                if stack is None:
+                    stack = stacks[(row, code)] = []
+                    row_groups.setdefault(row, set()).add(code)
+                stack.append(task)
+            self._stacks, self._row_groups = stacks, row_groups
+        return self._stacks, self._row_groups
 
     def add(self, ids, rows, groups, cpu, memory, gpu, ports) -> range:
         """Append tasks (one entry of each argument per task); returns their indices."""
         first, count = self.size, len(ids)
-        if first + count > len(self.rows):
-            capacity = max(2 * len(self.rows), first + count)
+        stop = first + count
+        made_up = [f"task-{first + k}" if task_id is None else task_id for k, task_id in enumerate(ids)] \
+            if None in ids else list(ids)
+        if first == 0 and count > LAZY_AFTER:
+            self._index = None                  # a fleet's first tasks: indexed (and checked) on first use
+        else:
+            index = dict(zip(made_up, range(first, stop)))
+            clash = next(iter(index.keys() & self.index.keys()), None)
+            if clash is not None or len(index) != count:
+                raise InputError(f"task {clash or _repeated(made_up)!r} is already in the fleet")
+            self.index.update(index)
+        if stop > len(self.rows):
+            capacity = max(2 * len(self.rows), stop)
             for name in ("rows", "group", "cpu", "memory", "gpu", "alive"):
                 setattr(self, name, _grown(getattr(self, name), capacity, 0))
-        made_up = [f"task-{first + k}" if task_id is None else task_id for k, task_id in enumerate(ids)]
-        clash = next((t for t in made_up if t in self.index), None)
-        if clash is not None or len(set(made_up)) != count:
-            raise InputError(f"task {clash or made_up[0]!r} is already in the fleet")
-        stop = first + count
+        for group in set(groups).difference(self.name_code):
+            self.name_code[group] = len(self.names)
+            self.names.append(group)
         self.rows[first:stop], self.cpu[first:stop], self.memory[first:stop], self.gpu[first:stop] = \
             rows, cpu, memory, gpu
+        self.group[first:stop] = np.fromiter(map(self.name_code.__getitem__, groups), np.int64, count)
         self.alive[first:stop] = 1
-        for k, (task_id, row, group) in enumerate(zip(made_up, np.asarray(rows).tolist(), groups)):
-            code = self.name_code.get(group)
-            if code is None:
-                code = self.name_code[group] = len(self.names)
-                self.names.append(group)
-            self.group[first + k] = code
-            self.index[task_id] = first + k
-            self.stacks.setdefault((row, code), []).append(first + k)
-            self.row_groups.setdefault(row, set()).add(code)
+        if self._stacks is not None and count:
+            if count > LAZY_AFTER:
+                self._stacks = None                       # rebuilt when next needed
+            else:
+                for task, row, code in zip(range(first, stop), np.asarray(rows).tolist(),
+                                           self.group[first:stop].tolist()):
+                    stack = self._stacks.get((row, code))
+                    if stack is None:
+                        stack = self._stacks[(row, code)] = []
+                        self._row_groups.setdefault(row, set()).add(code)
+                    stack.append(task)
         self.ids += made_up
         self.ports += ports
         self.size = stop
@@ -182,11 +236,12 @@ class TaskTable:
         self.ids.append(task_id)
         self.ports.append(ports)
         self.index[task_id] = t
-        stack = self.stacks.get((row, code))
-        if stack is None:
-            stack = self.stacks[(row, code)] = []
-            self.row_groups.setdefault(row, set()).add(code)
-        stack.append(t)
+        if self._stacks is not None:
+            stack = self._stacks.get((row, code))
+            if stack is None:
+                stack = self._stacks[(row, code)] = []
+                self._row_groups.setdefault(row, set()).add(code)
+            stack.append(t)
         self.size = t + 1
         self.version += 1
         return range(t, t + 1)
@@ -194,12 +249,13 @@ class TaskTable:
     def kill(self, task: int, row: int | None = None) -> None:
         """Mark a live task stopped."""
         row, code = int(self.rows[task]) if row is None else row, int(self.group[task])
+        stacks, row_groups = self._built()                # before the task leaves the live ones
         self.alive[task] = 0
-        stack = self.stacks[(row, code)]
+        stack = stacks[(row, code)]
         stack.remove(task)
         if not stack:
-            del self.stacks[(row, code)]
-            self.row_groups[row].discard(code)
+            del stacks[(row, code)]
+            row_groups[row].discard(code)
         self.version += 1
 
     def on_row(self, row: int) -> list[int]:
@@ -215,9 +271,7 @@ class TaskTable:
         """Rows renumbered by a compaction (dead rows' tasks are dead already)."""
         live = np.flatnonzero(self.alive[:self.size])       # a dead task's row may predate earlier compactions
         self.rows[live] = old_to_new[self.rows[live]]
-        mapping = old_to_new.tolist()
-        self.stacks = {(mapping[row], code): tasks for (row, code), tasks in self.stacks.items()}
-        self.row_groups = {mapping[row]: codes for row, codes in self.row_groups.items() if codes}
+        self._stacks = None                                # rebuilt from the remapped rows when needed
 
     def live(self, pick_rows: np.ndarray | None):
         """The live tasks (indices, in order) and their rows in a snapshot that keeps ``pick_rows``."""
@@ -278,7 +332,7 @@ class FleetStore:
         self.alive[:n] = 1
         self.dead_rows: list[int] = []                      # sorted
         self.arns = list(columns.arns)
-        self.position = {arn: i for i, arn in enumerate(self.arns)}
+        self._position: dict[str, int] | None = None        # row by ARN, built on first use
         self.instance_id = GrowingCodes(columns.instance_id, self.capacity, self.changes)
         self.status = GrowingCodes(columns.status, self.capacity, self.changes)
         self.agent_connected = GrowingCodes(columns.agent_connected, self.capacity, self.changes)
@@ -396,6 +450,13 @@ class FleetStore:
             column.resize(self.capacity, keep)
         self.epoch += 1
 
+    @property
+    def position(self) -> dict[str, int]:
+        """The physical row of each live instance's ARN (a fleet that is only read never asks)."""
+        if self._position is None:                 # only ever dropped with no dead rows (start, compaction)
+            self._position = {arn: i for i, arn in enumerate(self.arns)}
+        return self._position
+
     def append(self, instances: list, tasks: TaskRecords) -> range:
         """Register checked instances (``ingest.InstanceRecord``, ARNs new) and the tasks they run."""
         first, count = self.size, len(instances)
@@ -460,7 +521,7 @@ class FleetStore:
         old_to_new[keep] = np.arange(len(keep))
         self.arns = [self.arns[i] for i in keep.tolist()]
         self.ports = [self.ports[i] for i in keep.tolist()]
-        self.position = {arn: i for i, arn in enumerate(self.arns)}
+        self._position = None
         self.size = len(keep)
         self.capacity = self.size + max(RESERVE, self.size // 2)
         self._resize(keep)

@@ -20,11 +20,13 @@ class FleetAgainstScratch(RuleBasedStateMachine):
     """The fleet under test changes event by event; the model is the ECS JSON of the same state."""
 
     @initialize(document=fleets(max_size=6), texts=st.lists(expressions(max_leaves=4), min_size=1, max_size=3),
-                compact=st.booleans())
-    def start(self, document, texts, compact):
-        self.compact_after = store.COMPACT_AFTER
+                compact=st.booleans(), lazy=st.booleans())
+    def start(self, document, texts, compact, lazy):
+        self.compact_after, self.lazy_after = store.COMPACT_AFTER, store.LAZY_AFTER
         if compact:                        # compact as soon as dead rows outnumber the live ones
             store.COMPACT_AFTER = 0
+        if lazy:                           # task indexes built on first use, as for a large fleet
+            store.LAZY_AFTER = 0
         self.instances = copy.deepcopy(document["containerInstances"])
         for instance in self.instances:
             instance.setdefault("remainingResources", [{"name": "CPU", "integerValue": 4096},
@@ -40,6 +42,7 @@ class FleetAgainstScratch(RuleBasedStateMachine):
 
     def teardown(self):
         store.COMPACT_AFTER = getattr(self, "compact_after", store.COMPACT_AFTER)
+        store.LAZY_AFTER = getattr(self, "lazy_after", store.LAZY_AFTER)
 
     def instance(self, data):
         return self.instances[data.draw(st.integers(0, len(self.instances) - 1))]
