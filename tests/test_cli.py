@@ -119,7 +119,7 @@ def test_usage_errors_exit_2_in_the_requested_shape(capsys):
 
 def test_demo_runs_every_documentation_example(capsys):
     from placement.examples import ECS_DOC_EXAMPLES, FLEET_EXAMPLES
-    code, out, _ = run(capsys, "demo", "--size", "100")
+    code, out, _ = run(capsys, "demo", "--demo", "100")
     assert code == 0
     for example in ECS_DOC_EXAMPLES + FLEET_EXAMPLES:
         assert example in out

@@ -79,7 +79,12 @@ class _Checker:
             return Field(Kind.ATTRIBUTE, name)
         if subject in _BUILT_IN:
             return Field(_BUILT_IN[subject])
-        close = difflib.get_close_matches(subject, [*_BUILT_IN, "attribute:" + subject], n=1, cutoff=0.6)
+        head, colon, rest = subject.partition(":")
+        if colon and rest and difflib.get_close_matches(head.lower(), ["attribute"], cutoff=0.7):
+            close = ["attribute:" + rest]                # a misspelt prefix: atribute:stack
+        else:
+            close = difflib.get_close_matches(subject, [*_BUILT_IN, *(() if colon else ("attribute:" + subject,))],
+                                              n=1, cutoff=0.6)
         folded = {k.lower(): k for k in _BUILT_IN}.get(subject.lower())
         guess = folded or (close[0] if close else None)
         if guess is None and "." in subject and ":" not in subject:

@@ -15,10 +15,12 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from placement.errors import QuerySyntaxError, Span
+from placement.errors import Problem, QuerySyntaxError, Span
 from placement.lang import ast
+from placement.lang.patterns import PatternError, compile_pattern
 
 DEFAULT_MAX_LENGTH = 2000      # the ECS API's limit on a memberOf expression
+TOO_LONG = "too-long"           # the code of the length error, so a caller can name its own knob
 MAX_NESTING = 100              # parentheses / not / and / or levels; real expressions use < 10
 
 _RESIDUE = re.compile(
@@ -46,10 +48,10 @@ def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> ast.Expr:
     if not isinstance(text, str):
         raise QuerySyntaxError(f"an expression must be a string, not {type(text).__name__}")
     if len(text) > max_length:
-        raise QuerySyntaxError(
-            f"expression is {len(text)} characters long; the limit is {max_length}",
-            source=text, span=Span(max_length, len(text)),
-            hint="ECS rejects memberOf expressions over 2000 characters; pass max_length to allow more")
+        message = f"expression is {len(text)} characters long; the limit is {max_length}"
+        raise QuerySyntaxError(message, source=text, problems=(Problem(
+            message, Span(max_length, len(text)), code=TOO_LONG,
+            hint="ECS rejects memberOf expressions over 2000 characters; pass max_length to allow more"),))
     residue = _RESIDUE.search(text)
     if residue:
         raise QuerySyntaxError(
@@ -159,7 +161,8 @@ def _syntax_error(text: str, error: UnexpectedInput) -> QuerySyntaxError:
     prev_text = previous.value if isinstance(previous, Token) else None
     prev_span = _span_of(previous) if previous is not None else None
 
-    in_list = any(isinstance(item, Token) and item.type == "LSQB" for item in stack)
+    brackets = [item.type for item in stack if isinstance(item, Token) and item.type in ("LSQB", "RSQB")]
+    in_list = bool(brackets) and brackets[-1] == "LSQB"         # a '[' not closed yet
 
     if expected & _EXPECTING_OPERATOR:                        # after a subject
         subject = prev_text or ""
@@ -221,5 +224,72 @@ def _syntax_error(text: str, error: UnexpectedInput) -> QuerySyntaxError:
         return fail("unmatched ')'", hint="remove it or add the matching '('")
     if prev_text is not None and previous.type == "UNARY_OP":
         return fail(f"{prev_text!r} takes no argument", hint=f"remove {found!r}")
+    if (prev_text is not None and previous.type in _EXPECTING_VALUE and len(stack) >= 3
+            and isinstance(stack[-2], Token) and stack[-2].type == "VALUE_OP"):
+        problem = _after_value(text, stack[-3].value, stack[-2].value, previous, found, span)
+        if problem is not None:
+            return fail(*problem)
     return fail(f"expected 'and', 'or' or the end of the expression, found {found!r}",
-                hint="quote values that contain spaces")
+                hint="join simple expressions with 'and' or 'or'")
+
+
+_PATTERN_OPS = {"=~", "!~", "matches", "not_matches"}
+_LIST_OF = {"==": "in", "equals": "in", "!=": "!in", "not_equals": "!in"}
+
+
+def _after_value(text: str, subject: str, op: str, value: Token, found: str, span: Span):
+    """(message, span, hint) for what follows a one-value comparison, when we can say what the
+    writer meant: a pattern or value with parentheses, a list written without ``in [..]``, or a
+    value with a space; ``None`` otherwise."""
+    adjacent = span.start == value.end_pos
+    if found in "()" and adjacent and value.type == "BARE":
+        end = re.compile(r"\S*").match(text, value.start_pos).end()   # the word as it was meant
+        word, where = text[value.start_pos:end], Span(value.start_pos, end)
+        if op.lower() not in _PATTERN_OPS:
+            return f"a value cannot contain {found!r} unless quoted", where, f"write {op} {_quoted(word)}"
+        at = _unbalanced(word)
+        if at is not None:
+            return (f"unbalanced {word[at]!r} in the pattern {word!r}", Span(where.start + at, where.start + at + 1),
+                    "a pattern with parentheses must be balanced and quoted, e.g. =~ '(m5|c5)\\..*'")
+        try:
+            compile_pattern(word)
+        except PatternError as error:
+            return f"the pattern {word!r} does not compile: {error}", where, "fix the pattern, then quote it"
+        return f"a pattern with {found!r} must be quoted", where, f"write {op} {_quoted(word)}"
+    if found == ",":
+        listed = _LIST_OF.get(op.lower())
+        hint = (f"did you mean '{subject} {listed} [{value.value}, ...]'? A value that contains a comma must be quoted"
+                if listed else "a value that contains a comma must be quoted")
+        return f"unexpected ',' after the value {value.value!r}", span, hint
+    if not adjacent and found not in "()[]":
+        return (f"expected 'and', 'or' or the end of the expression, found {found!r}", span,
+                "quote values that contain spaces")
+    return None
+
+
+def _unbalanced(pattern: str) -> int | None:
+    """Where the first unmatched parenthesis of a regular expression is (escapes and classes
+    skipped), or ``None``."""
+    opened, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            opened.append(i)
+        elif c == ")":
+            if not opened:
+                return i
+            opened.pop()
+        i += 1
+    return opened[0] if opened else None
+
+
+def _quoted(word: str) -> str:
+    """``word`` as a quoted literal that reads back as ``word`` (SPEC 1.4's escapes)."""
+    quote = "'" if "'" not in word else '"'
+    return quote + re.sub(r"\\(?=[\\'\"]|$)", r"\\\\", word).replace(quote, "\\" + quote) + quote
