@@ -73,7 +73,7 @@ class Predicate:
 
     def warnings(self, fleet: Fleet | None = None) -> list[Problem]:
         """Lint (SPEC 1.6): things that are valid but probably not what was meant."""
-        from placement.explain import lint
+        from placement.explain.lint import lint
         return lint(self, fleet)
 
     def __repr__(self) -> str:
