@@ -97,10 +97,6 @@ def run(args) -> int:
     return 0 if result.unplaced == 0 else 1
 
 
-_STEPS = {"ineligible": "not ACTIVE or agent disconnected", "cpu": "not enough cpu", "memory": "not enough memory",
-          "gpu": "not enough gpu", "ports": "a requested host port in use"}     # reasons, in SPEC's order
-
-
 def print_placement(fleet, result, group: str, before: Counter, note: bool = True) -> None:
     """The outcome for a person: how many placed where, the group per zone before and after (so
     a spread is seen to balance), the busiest instances, and why any task was not placed."""
@@ -127,12 +123,6 @@ def print_placement(fleet, result, group: str, before: Counter, note: bool = Tru
         for arn, n in instances.most_common(5):
             print(f"  {short(arn):<12}  {plural(n, 'task'):>10}")
     if result.unplaced:
-        r = result.reasons
-        print(f"\n{plural(result.unplaced, 'task')} not placed. Of {plural(r['instances'], 'instance')}:")
-        for step, label in _STEPS.items():
-            if r[step]:
-                print(f"  {r[step]:>6} removed: {label}")
-        for entry in r["constraints"]:
-            print(f"  {entry['removed']:>6} removed by {entry['constraint']}")
-            for clause in entry.get("clauses", ()):
-                print(f"  {'':>6}   {clause['false']:>6} of them fail {clause['clause']}")
+        from placement.explain.placement import render_unplaced
+        print()
+        print(render_unplaced(result.reasons, result.unplaced, short))

@@ -18,10 +18,30 @@ import numpy as np
 
 from placement.engine.reference import holds
 from placement.fleet.model import Fleet, Instance, Resources
+from placement.lang.ir import Kind
 from placement.place.ports import DEFAULT_EPHEMERAL, MAX_RESERVED, RESERVED
-from placement.place.reasons import and_clauses
-from placement.place.requests import Binpack, Demand, DistinctInstance, Random, Spread, ecs_service_default
+from placement.place.reasons import (
+    CLOSEST,
+    closest_entry,
+    constraint_detail,
+    distinct_detail,
+    eligible_detail,
+    explanation,
+    ports_detail,
+    requirements,
+    resource_detail,
+    shortfall_fraction,
+)
+from placement.place.requests import (
+    Binpack,
+    Demand,
+    DistinctInstance,
+    Random,
+    Spread,
+    ecs_service_default,
+)
 from placement.place.result import PlacementResult, SplitMix64
+from placement.values import ABSENT, VALUELESS
 
 RANDOM_TRIES = 16
 
@@ -103,7 +123,7 @@ def place_reference(fleet: Fleet, demand: Demand, count: int, group: str, constr
         allowed = [i for i, s in enumerate(states) if _allowed(s, group, constraints)]
         candidates = [i for i in allowed if not _lacks(states[i], demand)]
         if not candidates:
-            return result(count - task, _reasons(states, demand, group, constraints))
+            return result(count - task, _reasons(states, demand, group, constraints, ephemeral))
         tied = candidates
         for position, strategy in enumerate(strategies):
             if len(tied) == 1:
@@ -118,6 +138,13 @@ def place_reference(fleet: Fleet, demand: Demand, count: int, group: str, constr
         host_ports.append(states[chosen].place(demand, group))
         chosen_rows.append(chosen)
     return result(0, {})
+
+
+def explain_reference(fleet: Fleet, demand: Demand, group: str, constraints, closest: int = CLOSEST,
+                      ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL) -> dict:
+    """The explanation (``reasons``) for ``demand`` on the fleet as it is, nothing placed."""
+    return _reasons([_State(instance, ephemeral) for instance in fleet], demand, group, constraints, ephemeral,
+                    closest)
 
 
 def _draw_first(allowed: list[int], candidates: list[int], rng: SplitMix64) -> int:
@@ -138,7 +165,7 @@ def _lacks(state: _State, demand: Demand) -> list[str]:
     lacking = [name for name in ("cpu", "memory", "gpu") if getattr(state, name) < getattr(demand, name)]
     static = demand.static_ports
     dynamic = len(demand.ports) - len(static)
-    if any(port in state.ports for port in static) or state.reserved + len(static) > MAX_RESERVED \
+    if any(port in state.ports for port in static) or (static and state.reserved + len(static) > MAX_RESERVED) \
             or (dynamic and state.free_dynamic(demand) < dynamic):
         lacking.append("ports")
     return lacking
@@ -163,30 +190,97 @@ def _key(strategy, i: int, states: list[_State], group: str) -> int:
     return sum(s.groups[group] for s in states if spread_value(s.record, strategy) == bucket)
 
 
-def _reasons(states: list[_State], demand: Demand, group: str, constraints) -> dict:
-    """How many instances each step removed, each instance counted at the first step it failed;
-    for a memberOf whose expression is an ``and``, how many of those each clause rejects."""
-    reasons: dict = {"instances": len(states), "ineligible": 0, "cpu": 0, "memory": 0, "gpu": 0, "ports": 0,
-                     "constraints": [{"constraint": str(c), "removed": 0} for c in constraints]}
-    clauses = [and_clauses(c) for c in constraints]
-    for entry, parts in zip(reasons["constraints"], clauses):
-        if parts:
-            entry["clauses"] = [{"clause": text, "false": 0} for text, _ in parts]
-    for state in states:
-        if not eligible(state.record):
-            reasons["ineligible"] += 1
+def _reasons(states: list[_State], demand: Demand, group: str, constraints,
+             ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL, closest: int = CLOSEST) -> dict:
+    """The explanation of an unplaced task (SPEC 2b; the keys as ``placement.place.reasons`` says),
+    one instance and one requirement at a time: which requirements each instance fails; the first
+    failed one removes it; the closest instances sorted by (failures, shortfall, position)."""
+    rows = requirements(demand, constraints)
+    removed, fails_alone = [0] * len(rows), [0] * len(rows)
+    before: list[Counter] = [Counter() for _ in rows]
+    absent = [0 if row.attribute is not None else None for row in rows]
+    clause_false: dict[int, int] = {}
+    ranked = []
+    for position, state in enumerate(states):
+        failing = [j for j, row in enumerate(rows) if _fails(state, row, demand, group)]
+        leaves = [j for j in failing if rows[j].leaf]
+        for j in failing:
+            fails_alone[j] += 1
+        if not leaves:
             continue
-        lacking = _lacks(state, demand)
-        if lacking:
-            reasons[lacking[0]] += 1
-            continue
-        for entry, constraint, parts in zip(reasons["constraints"], constraints, clauses):
-            if not _satisfies(state, constraint, group):
-                entry["removed"] += 1
-                for item, (_, typed) in zip(entry.get("clauses", ()), parts):
-                    item["false"] += not holds(typed, state.current())
-                break
+        first = leaves[0]
+        removed[first] += 1
+        if rows[first].kind == "clause":
+            parent = rows[first].of
+            removed[parent] += 1
+            for j in range(parent + 1, parent + rows[parent].clauses + 1):
+                clause_false[j] = clause_false.get(j, 0) + (j in failing)
+        for j in failing:
+            if first < j:
+                before[j][first] += 1
+        if rows[first].attribute is not None and rows[first].attribute not in state.record.attributes:
+            absent[first] += 1
+        shortfall = 0.0
+        for j in leaves:
+            if rows[j].kind in ("cpu", "memory", "gpu"):
+                shortfall += shortfall_fraction(rows[j].needs, getattr(state, rows[j].kind))
+        shortfall += float(sum(rows[j].kind not in ("cpu", "memory", "gpu") for j in leaves))
+        ranked.append((len(leaves), shortfall, position, leaves))
+    ranked.sort(key=lambda item: item[:3])
+    near = [closest_entry(states[position].record.arn, position, shortfall,
+                          [(j, _detail(states[position], rows[j], demand, group, ephemeral)) for j in leaves], rows)
+            for _, shortfall, position, leaves in ranked[:closest]]
+    reasons = explanation(rows, removed, fails_alone, [dict(b) for b in before], absent, len(states),
+                          len(states) - len(ranked), near)
+    entries = iter(reasons["constraints"])
+    for p, row in enumerate(rows):
+        if row.kind in ("memberOf", "distinctInstance"):
+            entry = next(entries)
+            if row.clauses:
+                entry["clauses"] = [{"clause": rows[j].text, "false": clause_false.get(j, 0)}
+                                    for j in range(p + 1, p + row.clauses + 1)]
     return reasons
+
+
+def _fails(state: _State, row, demand: Demand, group: str) -> bool:
+    """Whether the instance fails requirement ``row`` on its own."""
+    if row.kind == "eligible":
+        return not eligible(state.record)
+    if row.kind in ("cpu", "memory", "gpu"):
+        return getattr(state, row.kind) < row.needs
+    if row.kind == "ports":
+        return "ports" in _lacks(state, demand)
+    if row.kind == "distinctInstance":
+        return not _satisfies(state, row.constraint, group)
+    return not holds(row.expr, state.current())
+
+
+def _detail(state: _State, row, demand: Demand, group: str, ephemeral: tuple[int, int]) -> str:
+    """What the instance lacks for requirement ``row``, in words."""
+    record = state.record
+    if row.kind == "eligible":
+        return eligible_detail(record.status, record.agent_connected)
+    if row.kind in ("cpu", "memory", "gpu"):
+        return resource_detail(row.kind, row.needs, getattr(state, row.kind))
+    if row.kind == "ports":
+        static = demand.static_ports
+        dynamic = len(demand.ports) - len(static)
+        in_use = [p for p in static if p in state.ports]
+        short = bool(dynamic) and state.free_dynamic(demand) < dynamic
+        over = bool(static) and state.reserved + len(static) > MAX_RESERVED and not in_use and not short
+        return ports_detail(in_use, over, dynamic, short, ephemeral)
+    if row.kind == "distinctInstance":
+        return distinct_detail(state.groups[group], group)
+    values = []
+    for field in row.fields:
+        if field.kind is Kind.ATTRIBUTE:
+            value = record.attributes.get(field.name, ABSENT)
+            values.append((field, VALUELESS if value is None else value))
+        elif field.kind is Kind.INSTANCE_ID:
+            values.append((field, ABSENT if record.ec2_instance_id is None else record.ec2_instance_id))
+        elif field.kind is Kind.RUNNING_TASKS:
+            values.append((field, state.running))
+    return constraint_detail(row.text, values, row.all_shown)
 
 
 # -- scale-in -------------------------------------------------------------------------------------
