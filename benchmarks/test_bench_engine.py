@@ -5,7 +5,8 @@
 
 Groups: ``compile`` (every ECS documentation example, cold with every cache cleared before
 each round, and cached), ``bind`` (each workload), ``run`` (each workload x size, compiled
-kernel with 1 and 2 threads) and ``reference`` (the pure-Python oracle on 10k rows, for scale).
+kernel with 1 and 2 threads), ``reference`` (the pure-Python oracle on 10k rows, for scale) and
+``explain`` (trace plan, bind and the trace run: what ``Predicate.explain`` costs).
 Fleet sizes come from ``conftest.py``; workloads from ``workloads.py``.
 """
 from __future__ import annotations
@@ -95,3 +96,15 @@ def test_reference(benchmark, workload):
 
 def test_every_workload_selects_a_nontrivial_share():
     check_shares(scaled_fleet(REFERENCE_ROWS))
+
+
+# -- explain --------------------------------------------------------------------------------------
+
+@pytest.mark.benchmark(group="explain")
+@pytest.mark.parametrize("workload", WORKLOAD_NAMES)
+def test_explain(benchmark, workload, rows):
+    """Trace plan, bind and the kernel's trace mode: every node of the expression as written."""
+    fleet = scaled_fleet(rows)
+    predicate = placement.compile(WORKLOADS[workload])
+    explanation = benchmark(predicate.explain, fleet)
+    assert explanation.total == rows and explanation.count == predicate.count(fleet)

@@ -71,6 +71,18 @@ class Predicate:
         """The plan like a disassembly; with a fleet, also what each node became when bound."""
         return self.plan.explain() if fleet is None else self.bind(fleet).explain()
 
+    def explain(self, fleet: Fleet):
+        """Every node of the expression as written, with how many instances it is true for (SPEC 1.7):
+        an ``placement.explain.tree.Explanation`` (``.to_json()``, ``.render()``)."""
+        from placement.explain.tree import explain
+        return explain(self, fleet)
+
+    def why(self, fleet: Fleet, instance: str | int):
+        """``explain`` with every node's value on one instance (its ARN, the id at the end of the
+        ARN, or its position) and each simple expression's actual value there."""
+        from placement.explain.tree import why
+        return why(self, fleet, instance)
+
     def warnings(self, fleet: Fleet | None = None) -> list[Problem]:
         """Lint (SPEC 1.6): things that are valid but probably not what was meant."""
         from placement.explain.lint import lint

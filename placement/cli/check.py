@@ -1,9 +1,19 @@
 """``placement check``: parse, type-check and lint one expression; the fleet is optional and
-turns on the lint rules that need one (SPEC 1.6)."""
+turns on the lint rules that need one (SPEC 1.6).
+
+``--json`` prints ``{"valid", "canonical", "warnings"}``; each lint warning is ``{"code",
+"message", "span": [start, end], "hint"}`` (``hint`` null where there is none), after any
+warnings about the fleet file itself (``{"kind": "fleet", "message"}``, as on every command).
+For people: the canonical form on stdout, then each warning on stderr with the expression and
+a caret under the token it is about.
+"""
 from __future__ import annotations
 
+import sys
+
 from placement.cli.common import add_fleet_source, add_json, load_fleet
-from placement.cli.render import emit, fleet_warnings_json, print_fleet_warnings, print_lint
+from placement.cli.render import emit, fleet_warnings_json, print_fleet_warnings
+from placement.errors import render_problem
 from placement.lang.parser import DEFAULT_MAX_LENGTH
 from placement.predicate import compile
 
@@ -23,7 +33,7 @@ def add(commands) -> None:
                                   description="Parse and type-check an expression; print its canonical form, "
                                               "and warnings (more of them with a fleet).")
     add_expression(command)
-    add_fleet_source(command, required=False)
+    add_fleet_source(command, required=False, tasks="for the task:group lint")
     command.add_argument("--plan", action="store_true", help="also print the evaluation plan")
     add_json(command)
     command.set_defaults(run=run)
@@ -35,7 +45,7 @@ def run(args) -> int:
     warnings = predicate.warnings(fleet)
     if args.json:
         out = {"valid": True, "canonical": predicate.canonical,
-               "warnings": fleet_warnings_json(fleet) + [w.to_json() for w in warnings]}
+               "warnings": fleet_warnings_json(fleet) + [warning_json(w) for w in warnings]}
         if args.plan:
             out["plan"] = predicate.explain_plan(fleet)
         emit(out)
@@ -44,5 +54,17 @@ def run(args) -> int:
         if args.plan:
             print(predicate.explain_plan(fleet))
         print_fleet_warnings(fleet)
-        print_lint(warnings, args.expression)
+        print(render_warnings(warnings, args.expression), file=sys.stderr, end="")
     return 0
+
+
+def warning_json(warning) -> dict:
+    """One lint finding in the shape of SPEC 1.6: all four keys, always."""
+    return {"code": warning.code, "message": warning.message,
+            "span": warning.span.as_list() if warning.span is not None else None, "hint": warning.hint}
+
+
+def render_warnings(warnings, source: str) -> str:
+    """The findings for a person: ``warning[code]: message``, the expression with a caret under
+    the token, and the hint; one block per finding, each ending in a newline."""
+    return "".join(render_problem(f"warning[{w.code}]", w, source) + "\n" for w in warnings)

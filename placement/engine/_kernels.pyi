@@ -8,5 +8,8 @@ class Program:
     rows: int
     def __init__(self, rows: int, specs: list[tuple]) -> None: ...
     def run(self, threads: int = 1) -> np.ndarray: ...
+    def trace(self, start: int = 0, stop: int = -1) -> np.ndarray:
+        """Trace mode: per node in preorder, how many of rows [start, stop) it is true for
+        (int64), every node evaluated on every row, without early exit. ``stop`` -1: all rows."""
     def evaluate_rows(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Evaluate only ``rows``, writing each one's value (0 or 1) into the uint8 ``out[row]``."""

@@ -6,6 +6,9 @@ vectorisable unsigned subtractions and compares) or gather from a lookup table; 
 stop evaluating their operands as soon as the block is decided. Everything a loop touches is
 checked when the ``Program`` is built (lengths, dtypes, table sizes, child order), so the loops
 themselves run without bounds checks.
+
+``Program.trace`` is the trace mode explain reads: the same nodes, leaves and combine, with no
+early exit, counting each node's true rows; ``run`` and ``evaluate`` do not change for it.
 """
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
@@ -260,6 +263,43 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
             out[i] ^= 1
 
 
+cdef inline int64_t count_set(const uint8_t* block, Py_ssize_t n) noexcept nogil:
+    """How many of ``n`` 0/1 bytes are 1: eight at a time, the byte sum of a word being its
+    product with 0x0101...01 shifted down (each sum is at most 8, so no byte overflows)."""
+    cdef Py_ssize_t i, words = n // 8
+    cdef int64_t total = 0
+    cdef const uint64_t* wide = <const uint64_t*>block
+    for i in range(words):
+        total += <int64_t>((wide[i] * EVERY_BYTE_ONE) >> 56)
+    for i in range(words * 8, n):
+        total += block[i]
+    return total
+
+
+cdef void trace(const Node* nodes, const int* children, int index, Py_ssize_t start, Py_ssize_t n,
+                uint8_t* out, uint8_t* below, int64_t* counts) noexcept nogil:
+    """The trace mode: node ``index`` on rows [start, start + n) set into ``out`` like
+    ``evaluate`` does, but every operand of every ``all`` / ``any`` is evaluated (no early exit)
+    and each node's true rows are added to ``counts[node]``. Leaves run ``evaluate``'s own code;
+    operands combine with its ``combine``. ``below`` holds one block per level beneath."""
+    cdef const Node* node = &nodes[index]
+    cdef Py_ssize_t i
+    cdef int c
+    cdef int how
+    if node.kind == NODE_ALL or node.kind == NODE_ANY:
+        how = AND_INTO if node.kind == NODE_ALL else OR_INTO
+        trace(nodes, children, children[node.first_child], start, n, out, below, counts)
+        for c in range(1, node.child_count):
+            trace(nodes, children, children[node.first_child + c], start, n, below, below + BLOCK, counts)
+            combine(out, below, n, how, 0)
+        if node.invert:
+            for i in range(n):
+                out[i] ^= 1
+    else:
+        evaluate(nodes, children, index, start, n, out, below, SET)
+    counts[index] += count_set(out, n)
+
+
 cdef const void* address(object array):
     return <const void*><uintptr_t>array.__array_interface__["data"][0]
 
@@ -382,6 +422,31 @@ cdef class Program:
             for j in range(len(picked)):
                 row = picked[j]
                 out[row] = evaluate_row(&program, row)
+
+    def trace(self, Py_ssize_t start=0, Py_ssize_t stop=-1):
+        """Per node (preorder), how many of rows [start, stop) it is true for: the program run in
+        trace mode, every node evaluated on every row. ``stop`` -1: to the last row. Over one
+        row, the counts are that row's value at every node."""
+        if stop == -1:
+            stop = self.rows
+        if not 0 <= start <= stop <= self.rows:
+            raise ValueError("rows out of range")
+        result = np.zeros(self.node_count, dtype=np.int64)
+        cdef int64_t[::1] counts = result
+        cdef Py_ssize_t b, n
+        cdef uint8_t* blocks = <uint8_t*>malloc((self.depth + 2) * BLOCK)
+        if blocks == NULL:
+            raise MemoryError()
+        try:
+            with nogil:
+                b = start
+                while b < stop:
+                    n = min(<Py_ssize_t>BLOCK, stop - b)
+                    trace(self.nodes, self.children, 0, b, n, blocks, blocks + BLOCK, &counts[0])
+                    b += n
+        finally:
+            free(blocks)
+        return result
 
     def run(self, int threads=1):
         """The mask, one bool per row. ``threads`` > 1 splits the blocks over OpenMP threads."""

@@ -5,6 +5,9 @@ absent and value-less codes) into a boolean table, with numpy over the dictionar
 touched per instance. A table whose true entries form at most ``MAX_RANGES`` runs of codes (or
 whose false entries do) becomes range compares, which vectorise; otherwise the kernel gathers
 from the table. Numeric tests become int64 ranges from ``intervals``. After bind nothing can fail.
+
+``bind_trace`` binds a trace plan (``plan.trace_plan``, the expression as written) for the
+kernel's trace mode: one kernel node per node, each leaf bound by the same ``_leaf_spec``.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from placement.engine.kernels import ColumnType, GroupMode, NodeKind, Program
-from placement.engine.plan import All, Any, ColumnTest, Const, GroupTest, Node, Plan
+from placement.engine.plan import All, Any, ColumnTest, Const, GroupTest, Node, Plan, TracePlan
 from placement.fleet.columns import Columns, DictionaryColumn
 from placement.lang import intervals, ir
 from placement.lang.ir import Kind
@@ -84,12 +87,59 @@ def _emit(node: Node, columns: Columns, specs: list, notes: list[str], state=Non
         specs[index], note = _group_spec(node, columns)
     elif node.field.kind is Kind.RUNNING_TASKS and state is not None:
         specs[index], note = _count_spec(intervals.of(node.expr), state.running), "runningTasksCount: placed state"
-    elif node.field.kind in intervals.NUMERIC_KINDS:
-        specs[index], note = _numeric_spec(node, columns)
     else:
-        specs[index], note = _dictionary_spec(node, columns)
+        specs[index], note = _leaf_spec(node, columns)
     notes.append(f"#{index} {note}")
     return index
+
+
+def _leaf_spec(node: ColumnTest | GroupTest, columns: Columns):
+    if isinstance(node, GroupTest):
+        return _group_spec(node, columns)
+    if node.field.kind in intervals.NUMERIC_KINDS:
+        return _numeric_spec(node, columns)
+    return _dictionary_spec(node, columns)
+
+
+# -- the trace mode -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class TraceBound:
+    """A trace plan bound to columns: kernel node ``i`` is trace node ``i``."""
+
+    plan: TracePlan
+    columns: Columns
+    program: Program
+    notes: tuple[str, ...]
+
+    def counts(self) -> np.ndarray:
+        """Per trace node, the rows it is true for (int64), from the kernel's trace mode."""
+        return self.program.trace()
+
+    def values(self, row: int) -> np.ndarray:
+        """Per trace node, its value (bool) on ``row``: the trace mode over that one row."""
+        return self.program.trace(row, row + 1).astype(bool)
+
+    def explain(self) -> str:
+        return "\n".join((self.plan.explain(), "bound:", *(f"  {note}" for note in self.notes)))
+
+
+def bind_trace(plan: TracePlan, columns: Columns, program: type = Program) -> TraceBound:
+    """Every node of the expression as written becomes one kernel node, in the same order:
+    and / or are ``all`` / ``any``, not is a one-operand ``all`` inverted, and each simple
+    expression is bound by the code that binds ``evaluate``'s leaves."""
+    specs: list[tuple] = []
+    notes: list[str] = []
+    for node in plan.nodes:
+        if node.kind == "simple":
+            spec, note = ((_spec(NodeKind.NODE_CONST, value=node.test.value), "const")
+                          if isinstance(node.test, Const) else _leaf_spec(node.test, columns))
+        else:
+            kind = NodeKind.NODE_ANY if node.kind == "or" else NodeKind.NODE_ALL
+            spec, note = _spec(kind, invert=node.kind == "not", children=node.children), node.kind
+        specs.append(spec)
+        notes.append(f"#{node.id} {note}")
+    return TraceBound(plan, columns, program(len(columns), specs), tuple(notes))
 
 
 def _ranges_spec(column, column_type: int, runs, invert: bool):

@@ -108,6 +108,7 @@ def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
         raise QuerySyntaxError("not an expression", source=text, span=Span(0, len(text)))
     built: dict[int, ast.Expr] = {}
     depth: dict[int, int] = {}
+    extent: dict[int, int] = {}              # where a node's text ends, its closing parentheses included
     for node in tree.iter_subtrees():        # children always come before their parent
         kids = [c for c in node.children if isinstance(c, Tree)]
         level = 1 + max((depth[id(k)] for k in kids), default=0)
@@ -120,9 +121,12 @@ def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
             result: ast.Expr = _comparison(node)
         elif node.data == "group":
             result = built[id(kids[0])]
+            end = extent.get(id(kids[0]), result.span.end)
+            extent[id(node)] = text.index(")", end) + 1     # the parser has seen it: only blanks before
         elif node.data == "negation":
             operand = built[id(kids[0])]
-            result = ast.Not(operand, Span(node.children[0].start_pos, operand.span.end))
+            end = extent.get(id(kids[0]), operand.span.end)
+            result = ast.Not(operand, Span(node.children[0].start_pos, end))   # not(...) with its ')'
         else:
             operands = tuple(built[id(k)] for k in kids)
             span = operands[0].span.cover(operands[-1].span)
