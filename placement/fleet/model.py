@@ -145,7 +145,7 @@ class Fleet(Sequence[Instance]):
         row = index if live is None else int(live[index])
         record = self._records.get(row)
         if record is None:
-            record = self._records[row] = self._record(row)
+            record = self._records[row] = self._record(row, index)
         return record
 
     def __iter__(self) -> Iterator[Instance]:
@@ -154,7 +154,17 @@ class Fleet(Sequence[Instance]):
     def __repr__(self) -> str:
         return f"<Fleet of {len(self)} instances, version {self.version}>"
 
-    def _record(self, row: int) -> Instance:
+    def _task_groups(self, row: int, index: int) -> dict[str, int]:
+        """Per group, the instance's live tasks: from the task stacks once a change has built them,
+        else from the snapshot's group column (vectorised, for a fleet that is only read)."""
+        if self._store.tasks.stacks_built:
+            return self._store.tasks.row_counts(row)
+        groups = self.columns.groups
+        start, stop = int(groups.offsets[index]), int(groups.offsets[index + 1])
+        return {groups.dictionary[code]: count
+                for code, count in zip(groups.codes[start:stop].tolist(), groups.counts[start:stop].tolist())}
+
+    def _record(self, row: int, index: int) -> Instance:
         store = self._store
         attributes = {}
         for name, column in sorted(store.attributes.items()):
@@ -167,10 +177,6 @@ class Fleet(Sequence[Instance]):
             found = column.value_at(row)
             return None if found is ABSENT or found is VALUELESS else found
 
-        groups: dict[str, int] = {}
-        tasks = store.tasks
-        for code in tasks.row_groups.get(row, ()):
-            groups[tasks.names[code]] = len(tasks.stacks[(row, code)])
         return Instance(
             arn=store.arns[row], ec2_instance_id=value(store.instance_id), status=value(store.status),
             agent_connected=value(store.agent_connected),
@@ -178,7 +184,7 @@ class Fleet(Sequence[Instance]):
             registered_at=None if numbers["registered_at"][row] == INT_ABSENT else int(numbers["registered_at"][row]),
             running_tasks_count=int(numbers["running_tasks"][row]),
             attributes=MappingProxyType(attributes),
-            task_groups=MappingProxyType(dict(sorted(groups.items()))),
+            task_groups=MappingProxyType(dict(sorted(self._task_groups(row, index).items()))),
             remaining=Resources(int(numbers["remaining_cpu"][row]), int(numbers["remaining_memory"][row]),
                                 int(numbers["remaining_gpu"][row]), store.ports[row]),
             registered=Resources(int(numbers["registered_cpu"][row]), int(numbers["registered_memory"][row]),

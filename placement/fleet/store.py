@@ -151,6 +151,10 @@ class TaskTable:
         return self._index
 
     @property
+    def stacks_built(self) -> bool:
+        return self._stacks is not None
+
+    @property
     def stacks(self) -> dict[tuple[int, int], list[int]]:
         """(row, group code): the live tasks there, oldest first."""
         return self._built()[0]
@@ -290,11 +294,19 @@ class TaskTable:
 
     def records(self, pick_rows: np.ndarray | None) -> TaskRecords:
         tasks, rows = self.live(pick_rows)
-        listed = tasks.tolist()
-        return TaskRecords(tuple(self.ids[t] for t in listed), rows.astype(np.int64),
-                           tuple(self.names[c] for c in self.group[tasks].tolist()),
-                           self.cpu[tasks], self.memory[tasks], self.gpu[tasks],
-                           tuple(self.ports[t] for t in listed))
+        if len(tasks) == self.size:                       # none stopped: slices, not lookups
+            ids, ports = tuple(self.ids[:self.size]), tuple(self.ports[:self.size])
+        else:
+            listed = tasks.tolist()
+            ids, ports = tuple(map(self.ids.__getitem__, listed)), tuple(map(self.ports.__getitem__, listed))
+        names = np.array(self.names + [""], dtype=object)[:len(self.names)]
+        return TaskRecords(ids, rows.astype(np.int64), tuple(names[self.group[tasks]].tolist()),
+                           self.cpu[tasks], self.memory[tasks], self.gpu[tasks], ports)
+
+    def row_counts(self, row: int) -> dict[str, int]:
+        """The live tasks per group on ``row``."""
+        stacks, row_groups = self._built()
+        return {self.names[code]: len(stacks[(row, code)]) for code in row_groups.get(row, ())}
 
 
 class CapacityView:
