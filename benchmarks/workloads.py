@@ -1,7 +1,8 @@
 """Shared inputs for the benchmarks: fleets of any size and the named workload expressions.
 
-``scaled_fleet(n, seed)`` builds one realistic demo fleet of at most 20,000 instances (the
-demo generator goes through ECS JSON and is slow) and replicates its rows up to ``n``; every
+``scaled_fleet(n, seed)`` builds one realistic demo fleet of at most 20,000 instances and
+replicates its rows up to ``n`` (so that every size has the same value shares as the committed
+results were measured on, whatever the generator draws at larger sizes); every
 row then gets its own containerInstanceArn and ec2InstanceId, so the instance-id column has
 ``n`` distinct values like a real fleet's. Results are cached per (n, seed) in-process.
 
