@@ -7,24 +7,31 @@ SOURCES := pyproject.toml setup.py $(shell find placement -name '*.pyx' -o -name
 
 .PHONY: demo test test-debug bench install clean
 
+# The package and its kernels (all the demo needs); the test extra on top, without a rebuild.
 $(VENV)/.installed: $(SOURCES)
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet 'setuptools>=77' wheel 'Cython>=3.0' 'numpy>=2.0'
-	$(PY) -m pip install --quiet --no-build-isolation -e '.[test]'
+	$(PY) -m pip install --quiet --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet $$($(PY) -c "import tomllib; \
+	    print(' '.join(repr(r) for r in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['test']))" \
+	    2>/dev/null) || $(PY) -m pip install --quiet --no-build-isolation -e '.[test]'    # Python 3.10: no tomllib
+	touch $@
 
-demo: install
+install: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
 	$(VENV)/bin/placement demo
 
-test: install
+test: $(VENV)/.installed-test
 	$(PY) -m pytest
 
 # The kernels rebuilt with Cython's checks on (-O0 -g), the suite run against them, and the
 # optimised build put back.
-test-debug: install
+test-debug: $(VENV)/.installed-test
 	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .
 	$(PY) -c "from placement.engine._kernels import DEBUG_BUILD; assert DEBUG_BUILD, 'not the debug build'"
 	$(PY) -m pytest -x; status=$$?; \

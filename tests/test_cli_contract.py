@@ -97,11 +97,21 @@ def test_every_command_takes_json():
 def test_a_bad_flag_shows_the_commands_usage(capsys):
     code, _, err = run(capsys, "eval", "attribute:a exists", "--demo", "3", "--bogus")
     assert code == 2 and err.startswith("usage: placement eval EXPR")
-    assert "placement eval: error: unrecognized arguments: --bogus" in err
+    assert "placement eval: error: unrecognized argument --bogus" in err
     code, _, err = run(capsys, "eval", "--bogus")
     assert code == 2 and err.startswith("usage: placement eval ")
     code, out = run_json(capsys, "demo", "--bogus")
     assert code == 2 and "--bogus" in out["error"]["message"]
+
+
+def test_a_misspelt_flag_or_command_gets_the_nearest_one(capsys):
+    code, _, err = run(capsys, "eval", "attribute:a exists", "--fleeet", "fleet.json")
+    assert code == 2 and "unrecognized argument --fleeet (did you mean --fleet?)" in err
+    assert "required" not in err                       # not mistaken for a missing --fleet
+    code, _, err = run(capsys, "eval", "attribute:a exists", "--demo", "3", "--limt=2")
+    assert code == 2 and "(did you mean --limit?)" in err
+    code, _, err = run(capsys, "chek", "attribute:a exists")
+    assert code == 2 and "unknown command 'chek' (did you mean check?)" in err
 
 
 def test_numbers_in_words(capsys):
@@ -384,3 +394,28 @@ def test_required_flags_stand_outside_brackets():
         for action in parser._actions:
             if action.required and action.option_strings:
                 assert action.option_strings[0] in outside, (command.USAGE, action.option_strings)
+
+
+def test_a_spread_over_an_attribute_no_instance_has_is_warned(capsys):
+    code, out = run_json(capsys, "place", "--demo", "50", "--group", "service:w", "--cpu", "10", "--memory", "10",
+                         "--count", "2", "--strategy", "spread:attribute:ecs.availability-zon")
+    assert code == 0
+    assert {"kind": "request", "message": "no instance has attribute 'ecs.availability-zon', so "
+            "spread(attribute:ecs.availability-zon) puts every task in one bucket; did you mean "
+            "attribute:ecs.availability-zone?"} in out["warnings"]
+    _, out = run_json(capsys, "place", "--demo", "50", "--group", "service:w", "--cpu", "10", "--memory", "10",
+                      "--strategy", "spread:attribute:ecs.availability-zone")
+    assert out["warnings"] == []
+
+
+def test_bad_json_files_are_said_alike_with_line_and_column(capsys, tmp_path):
+    (tmp_path / "td.json").write_text('{"family": "x", "containerDefinitions": [{"name": "a", "memory": 5,}]}')
+    (tmp_path / "empty.json").write_text("")
+    (tmp_path / "fleet.txt").write_text("containerInstanceArn\na\n")
+    code, _, err = run(capsys, "place", "--demo", "5", "--task-definition", str(tmp_path / "td.json"))
+    assert code == 2 and f"the task definition file '{tmp_path / 'td.json'}' is not JSON: " \
+                         "trailing comma in object at line 1, column 68" in err
+    code, _, err = run(capsys, "place", "--demo", "5", "--request", str(tmp_path / "empty.json"))
+    assert code == 2 and "the request file" in err and "is empty" in err
+    code, _, err = run(capsys, "eval", "attribute:x exists", "--fleet", str(tmp_path / "fleet.txt"))
+    assert code == 2 and "a table is read by its suffix" in err

@@ -327,3 +327,12 @@ def test_command_for_people_on_the_demo_fleet(capsys):
     lines = out.splitlines()
     assert code in (0, 1) and lines[0].startswith("and ") and lines[1].startswith("├── ")
     assert lines[-1].endswith("of 60 instances match") or lines[-1].endswith("of 60 instances matches")
+
+
+def test_digits_are_a_position_unless_they_are_a_whole_id():
+    fleet = Fleet.from_ecs([{"containerInstanceArn": f"arn:aws:ecs:r:1:container-instance/c/{i}"}
+                            for i in ("10aa", "20bb", "2", "cc")])
+    assert locate(fleet, "1") == 1                     # a position, though "10aa" begins with 1
+    assert locate(fleet, "2") == 2                     # a whole id wins over position 2... which it also is
+    assert locate(fleet, "3") == 3
+    assert locate(fleet, "10aa") == 0 and locate(fleet, "20") == 1   # ids, and a prefix past the positions

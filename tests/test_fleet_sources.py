@@ -218,3 +218,22 @@ def test_every_field_read_is_a_member_of_botocores_shape(struct, shape):
     import botocore.session
     model = botocore.session.get_session().get_service_model("ecs").shape_for(shape)
     assert set(struct.__struct_fields__) <= set(model.members), set(struct.__struct_fields__) - set(model.members)
+
+
+def test_what_ingest_leaves_out_is_said_in_the_fleets_warnings():
+    (fleet_example,) = BOTOCORE_EXAMPLES["DescribeContainerInstances"]
+    (tasks_example,) = BOTOCORE_EXAMPLES["DescribeTasks"]
+    fleet = Fleet.from_ecs(fleet_example["output"], tasks_example["output"])
+    assert fleet.warnings == ("1 RUNNING task of the tasks file runs on container instances not in the fleet; "
+                              "they count nowhere",)
+    assert fleet.tasks_given and compile("task:group exists").warnings(fleet) == []   # not "came without tasks"
+    response = {"containerInstances": [instance("a")], "failures": [{"arn": "arn:x", "reason": "MISSING"}]}
+    for source in (response, json.dumps(response)):
+        assert Fleet.from_ecs(source).warnings == (
+            "the describe-container-instances response lists 1 failure (first: MISSING arn:x); "
+            "those containerInstances are not read",)
+    ungrouped = [{"taskArn": "t", "containerInstanceArn": "a", "desiredStatus": "RUNNING"},
+                 {"taskArn": "s", "containerInstanceArn": "a", "desiredStatus": "STOPPED"}]
+    assert Fleet.from_ecs([instance("a")], ungrouped).warnings == (
+        "1 RUNNING task on the fleet has no group; task:group cannot see them",)
+    assert Fleet.from_ecs([instance("a")]).warnings == () and Fleet.from_ecs([instance("a")]).tasks_given is False

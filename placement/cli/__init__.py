@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     parser = arguments()
     try:
+        _misspelt(parser, argv)
         args, extra = parser.parse_known_args(argv)
         if extra:                            # say it with the command's usage, not the top-level one
             raise UsageError(_subparser(parser, args.command), f"unrecognized arguments: {' '.join(extra)}")
@@ -79,6 +80,29 @@ def _main(argv: list[str]) -> int:
         else:
             print(error.render(), file=sys.stderr)
         return BAD_INPUT
+
+
+def _misspelt(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """An unknown command or flag, said before argparse complains of something else (a misspelt
+    ``--fleeet`` would otherwise read as a missing ``--fleet``), with the nearest real one."""
+    import difflib
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = next((token for token in argv if not token.startswith("-")), None)
+    if command is None:
+        return
+    if command not in action.choices:
+        close = difflib.get_close_matches(command, list(action.choices), n=1)
+        raise UsageError(parser, f"unknown command {command!r}" + (f" (did you mean {close[0]}?)" if close else
+                                                                   f"; the commands: {', '.join(action.choices)}"))
+    sub = action.choices[command]
+    known = {option for a in sub._actions for option in a.option_strings} | {"--version"}
+    for token in argv[argv.index(command) + 1:]:
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name.startswith("--") and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            raise UsageError(sub, f"unrecognized argument {name}" + (f" (did you mean {close[0]}?)" if close else ""))
 
 
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

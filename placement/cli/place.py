@@ -2,10 +2,8 @@
 create-service request and a task definition (options win)."""
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
-from pathlib import Path
 
 from placement.cli.common import add_fleet_source, add_json, count, load_fleet
 from placement.cli.render import (
@@ -19,7 +17,6 @@ from placement.cli.render import (
     short,
     zone_of,
 )
-from placement.errors import InputError
 
 USAGE = ("placement place (--fleet FILE [--tasks FILE] | --demo N [--demo-seed S])\n"
          "                       [--request FILE] [--task-definition FILE] [--count N] [--cpu C] [--memory M]\n"
@@ -28,7 +25,9 @@ USAGE = ("placement place (--fleet FILE [--tasks FILE] | --demo N [--demo-seed S
 CONSTRAINT_HELP = ("memberOf:EXPR or distinctInstance, or as the AWS CLI writes them: "
                    "type=memberOf,expression=\"EXPR\" (repeatable; added to the request's and the task definition's)")
 STRATEGY_HELP = ("binpack:cpu, binpack:memory, spread:FIELD (instanceId, host or attribute:NAME) or random, or as "
-                 "the AWS CLI writes them: type=spread,field=FIELD (repeatable, in order; replace the request's)")
+                 "the AWS CLI writes them: type=spread,field=FIELD (repeatable, in order; replace the request's; default: "
+                 "random, as run-task does, or for a create-service request the ECS service default: spread over "
+                 "zones, then instances)")
 
 
 def add(commands) -> None:
@@ -62,24 +61,17 @@ def add(commands) -> None:
     command.set_defaults(run=run)
 
 
-def _load_json(path: str, what: str):
-    try:
-        return json.loads(Path(path).read_text())
-    except OSError as error:
-        raise InputError(f"cannot read {what} file {path!r}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{what} file {path!r} is not JSON: {error}") from None
-
-
 def run(args) -> int:
     from placement.place import Placer
-    from placement.place.requests import resolve_request
+    from placement.fleet.ingest import read_json
+    from placement.place.requests import resolve_request, strategy_warnings
     request = resolve_request(
-        _load_json(args.request, "request") if args.request else None,
-        _load_json(args.task_definition, "task definition") if args.task_definition else None,
+        read_json(args.request, "request") if args.request else None,
+        read_json(args.task_definition, "task definition") if args.task_definition else None,
         count=args.count, cpu=args.cpu, memory=args.memory, gpu=args.gpu, ports=tuple(args.port),
         group=args.group, constraints=args.constraint, strategies=args.strategy)
     fleet = load_fleet(args)
+    warnings = [*request.warnings, *strategy_warnings(request.strategies, fleet)]
     before = group_per_zone(fleet, request.group)
     with progress(f"placing {plural(request.count, 'task')}"):
         result = Placer(fleet, request.strategies, random_ties=args.random_ties,
@@ -88,9 +80,9 @@ def run(args) -> int:
             request.constraints, seed=args.seed)
     if args.json:
         emit({**result.to_json(), "seed": result.seed, "request": request.to_json(),
-              "warnings": [w.to_json() for w in request.warnings] + fleet_warnings_json(fleet)})
+              "warnings": [w.to_json() for w in warnings] + fleet_warnings_json(fleet)})
     else:
-        for warning in request.warnings:
+        for warning in warnings:
             print(f"warning: {warning.message}", file=sys.stderr)
         print_fleet_warnings(fleet)
         print_placement(fleet, result, request.group, before)

@@ -232,7 +232,7 @@ def loop(repl: Repl, *, input=None, output=None, history=None, out=None) -> int:
     if input is None and not sys.stdin.isatty():
         print_fleet_warnings(repl.fleet)
         for line in sys.stdin:
-            _answer(repl, line, out)
+            _answer(repl, line.rstrip("\r\n"), out)
             if repl.done:
                 break
         return 0

@@ -119,8 +119,9 @@ class _Linter:
         self.fleet = fleet
         self.columns = fleet.columns if fleet is not None else None
         self.total = len(fleet) if fleet is not None else 0
-        self.has_tasks = fleet is not None and (len(self.columns.groups.dictionary) > 0 or
-                                                (self.columns.tasks is not None and len(self.columns.tasks) > 0))
+        given = getattr(fleet, "tasks_given", None)
+        self.has_tasks = fleet is not None and (given if given is not None else (
+            len(self.columns.groups.dictionary) > 0 or (self.columns.tasks is not None and len(self.columns.tasks) > 0)))
 
     # -- helpers --------------------------------------------------------------------------
 

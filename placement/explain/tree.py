@@ -241,7 +241,7 @@ def actual_value(expr: ir.Expr, columns: Columns, row: int) -> Actual | None:
 
 def locate(fleet: Fleet, instance: str | int) -> int:
     """The position of ``instance``: an ARN, the id at the end of one (or a prefix only one
-    instance's id has), or a position (an int, or a string of digits that names no id)."""
+    instance's id has), or a position (an int, or a string of digits that is no whole id)."""
     n = len(fleet)
     if isinstance(instance, (int, np.integer)) and not isinstance(instance, bool):
         if not 0 <= instance < n:
@@ -256,7 +256,10 @@ def locate(fleet: Fleet, instance: str | int) -> int:
         except InputError:
             pass
     arns = fleet.columns.arns
-    found = _by_id(arns, instance)
+    exact, prefixed = _by_id(arns, instance)
+    if instance.isdigit() and not exact and int(instance) < n:
+        return int(instance)            # digits: a whole id if one is, else a position, else a prefix
+    found = exact or prefixed
     if len(found) > 1:
         raise InputError(f"{instance!r} names {len(found)} instances", hint="give more of the id, or the ARN")
     if found:
@@ -272,12 +275,12 @@ def locate(fleet: Fleet, instance: str | int) -> int:
                      "name an instance by its containerInstanceArn, the id at its end, or its position")
 
 
-def _by_id(arns, instance: str) -> list[int]:
-    """Positions whose ARN ends in the id ``instance``: those where it is the whole id if any,
-    else those where it begins the id. One ``str.find`` scan of the ARNs joined by newlines
-    (a tenth of a second at a million), not a Python loop per instance."""
+def _by_id(arns, instance: str) -> tuple[list[int], list[int]]:
+    """Positions whose ARN's id is ``instance``, and those whose id begins with it. One
+    ``str.find`` scan of the ARNs joined by newlines (a tenth of a second at a million), not a
+    Python loop per instance."""
     if "\n" in instance or "/" in instance:
-        return []
+        return [], []
     joined = "\n" + "\n".join(arns) + "\n"
     exact: list[int] = []
     prefixed: list[int] = []
@@ -291,4 +294,4 @@ def _by_id(arns, instance: str) -> list[int]:
                 row = joined.count("\n", 0, first) - 1
                 (exact if end == first + len(instance) else prefixed).append(row)
             at = joined.find(needle, first)
-    return sorted(exact) or sorted(prefixed)
+    return sorted(exact), sorted(prefixed)

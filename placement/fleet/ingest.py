@@ -106,6 +106,7 @@ class _Page(_Shape):
     containerInstances: list[msgspec.Raw] | None = None
     tasks: list[msgspec.Raw] | None = None
     containerInstanceArn: msgspec.Raw | None = None      # a lone instance object
+    failures: list[msgspec.Raw] | None = None
 
 
 _DECODERS = {ContainerInstance: msgspec.json.Decoder(ContainerInstance), Task: msgspec.json.Decoder(Task)}
@@ -127,6 +128,21 @@ def read_source(source, what: str) -> bytes:
         return Path(source).read_bytes()
     except OSError as error:
         raise InputError(f"cannot read {what} file {str(source)!r}: {error.strerror}") from None
+
+
+def read_json(source, what: str):
+    """One JSON document from a path, ``"-"`` or a file, as plain Python; syntax errors with the
+    line and column, the same wording as a fleet's."""
+    text = read_source(source, what)
+    label = "standard input" if source == "-" else repr(str(source))
+    if not text.strip():
+        raise InputError(f"the {what} file {label} is empty")
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError as error:
+        raise _syntax_error(error, text, 0, what, f" {label}") from None
+    except (msgspec.ValidationError, RecursionError):
+        raise InputError(f"the {what} file {label} holds a number out of range or is nested too deeply") from None
 
 
 def _as_document(source, what: str):
@@ -170,16 +186,20 @@ def _documents(text: bytes, what: str) -> list[memoryview]:
     return out
 
 
-def _syntax_error(error: msgspec.DecodeError, text: bytes, start: int, what: str) -> InputError:
+def _syntax_error(error: msgspec.DecodeError, text: bytes, start: int, what: str, label: str = "") -> InputError:
     message = str(error)
     at = re.search(r"\(byte (\d+)\)", message)
     if not at:
-        return InputError(f"the {what} file is not JSON: {message}")
+        return InputError(f"the {what} file{label} is not JSON: {message}", hint=_TABLE_HINT if what == "fleet" else None)
     offset = start + int(at.group(1))
     line = text.count(b"\n", 0, offset) + 1
     column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
     problem = message.split(":", 1)[-1].split("(byte")[0].strip()
-    return InputError(f"the {what} file is not JSON: {problem} at line {line}, column {column}")
+    hint = _TABLE_HINT if what == "fleet" and text[start:start + 1] not in (b"{", b"[") else None
+    return InputError(f"the {what} file{label} is not JSON: {problem} at line {line}, column {column}", hint=hint)
+
+
+_TABLE_HINT = "a table is read by its suffix: name it .csv, .parquet, .feather, .arrow or .ipc"
 
 
 @dataclass(frozen=True)
@@ -194,26 +214,28 @@ _INSTANCES = _Kind("containerInstances", "describe-container-instances", "contai
 _TASKS = _Kind("tasks", "describe-tasks", "tasks", Task)
 
 
-def _items(source, kind: _Kind) -> list:
-    """Every item of ``source``, raw (``msgspec.Raw``) or parsed (a dict), pages joined."""
+def _items(source, kind: _Kind, failures: list | None = None) -> list:
+    """Every item of ``source``, raw (``msgspec.Raw``) or parsed (a dict), pages joined; the
+    responses' ``failures`` entries go to ``failures``."""
+    failures = [] if failures is None else failures
     what = "tasks" if kind is _TASKS else "fleet"
     document = _as_document(source, what)
     if isinstance(document, bytes):
         items: list = []
         for part in _documents(document, what):
-            items.extend(_raw_items(part, kind))
+            items.extend(_raw_items(part, kind, failures))
         return items
     if isinstance(document, dict):                  # a copy: batches are let go of as they are read
-        return list(_page_items(document, kind))
+        return list(_page_items(document, kind, failures))
     if isinstance(document, (list, tuple)):
         if document and isinstance(document[0], dict) and kind.key in document[0]:
-            return [item for page in document for item in _page_items(page, kind)]
+            return [item for page in document for item in _page_items(page, kind, failures)]
         return list(document)
     raise InputError(f"expected the JSON of 'aws ecs {kind.command}': an object with {kind.key!r} "
                      f"or a list; got {type(document).__name__}")
 
 
-def _page_items(page, kind: _Kind) -> list:
+def _page_items(page, kind: _Kind, failures: list) -> list:
     if not isinstance(page, dict):
         raise InputError(f"a page of 'aws ecs {kind.command}' must be an object, got {type(page).__name__}")
     if kind.key not in page:
@@ -224,10 +246,12 @@ def _page_items(page, kind: _Kind) -> list:
     items = page[kind.key]
     if not isinstance(items, list):
         raise InputError(f"{kind.key} must be a list, got {type(items).__name__}")
+    if isinstance(page.get("failures"), list):
+        failures.extend(page["failures"])
     return items
 
 
-def _raw_items(document, kind: _Kind) -> list:
+def _raw_items(document, kind: _Kind, failures: list) -> list:
     """The items of one raw document: a page, a list of pages or of items, or a lone instance."""
     first = bytes(memoryview(document)[:1])
     if first == b"[":
@@ -235,16 +259,27 @@ def _raw_items(document, kind: _Kind) -> list:
         if items and bytes(memoryview(items[0])[:1]) == b"{":
             page = _page(items[0])
             if page is not None and getattr(page, kind.key) is not None:
-                return [item for page in items for item in _raw_items(page, kind)]
+                return [item for page in items for item in _raw_items(page, kind, failures)]
         return items
     page = _page(document) if first == b"{" else None
     if page is not None:
         if getattr(page, kind.key) is not None:
+            failures.extend(map(_generic, page.failures or ()))
             return getattr(page, kind.key)
         if kind is _INSTANCES and page.containerInstanceArn is not None:
             return [document]
     parsed = _generic(document)                          # not a page: say what was expected
-    return _page_items(parsed if isinstance(parsed, dict) else {kind.key: parsed}, kind)
+    return _page_items(parsed if isinstance(parsed, dict) else {kind.key: parsed}, kind, failures)
+
+
+def _failed(failures: list, kind: _Kind) -> list[str]:
+    """A warning for a response's ``failures`` (ARNs AWS could not describe: not in the input)."""
+    if not failures:
+        return []
+    first = failures[0] if isinstance(failures[0], dict) else {}
+    example = " ".join(str(first.get(key)) for key in ("reason", "arn") if first.get(key))
+    return [f"the {kind.command} response lists {len(failures)} failure{'s' * (len(failures) != 1)}"
+            + (f" (first: {example})" if example else "") + f"; those {kind.key} are not read"]
 
 
 def _page(document) -> _Page | None:
@@ -571,8 +606,8 @@ def _port_set(ports: tuple, ci: ContainerInstance, index: int) -> frozenset[int]
     return frozenset(map(int, ports))
 
 
-def _instances(source) -> _Pieces:
-    items = _items(source, _INSTANCES)
+def _instances(source, failures: list | None = None) -> _Pieces:
+    items = _items(source, _INSTANCES, failures)
     pieces = _Pieces()
     for first in range(0, len(items), _BATCH):
         pieces.add(_decode(items[first:first + _BATCH], _INSTANCES, first), first)
@@ -580,9 +615,13 @@ def _instances(source) -> _Pieces:
     return pieces
 
 
-def columns_from_ecs(instances, tasks=None) -> Columns:
-    pieces = _instances(instances)
-    return pieces.columns(_tasks(tasks, pieces.arns))
+def columns_from_ecs(instances, tasks=None) -> tuple[Columns, list[str]]:
+    """The columns, and warnings about what was left out (failures, tasks that count nowhere)."""
+    failures: list = []
+    pieces = _instances(instances, failures)
+    warnings = _failed(failures, _INSTANCES)
+    running = _tasks(tasks, pieces.arns, warnings=warnings)
+    return pieces.columns(running), warnings
 
 
 def instance_records(instances) -> list[InstanceRecord]:
@@ -613,19 +652,25 @@ def tasks_on(records: list[InstanceRecord], tasks, first_row: int = 0) -> TaskRe
     return _tasks(tasks, [record.arn for record in records], first_row)
 
 
-def _tasks(tasks, arns: list[str], first_row: int = 0) -> TaskRecords:
+def _tasks(tasks, arns: list[str], first_row: int = 0, warnings: list[str] | None = None) -> TaskRecords:
     """The RUNNING tasks on instances of the fleet, in input order (SPEC 2: STOPPED tasks do not
     count; Fargate tasks have no container instance), with what each took: its ``cpu`` and
     ``memory`` strings (absent = 0), its containers' GPU ids and TCP host ports bound."""
     if tasks is None:
         return _NO_TASKS
     rows = {arn: first_row + k for k, arn in enumerate(arns)}
-    items = _items(tasks, _TASKS)
+    failures: list = []
+    items = _items(tasks, _TASKS, failures)
     ids, on, groups, cpu, memory, gpu, ports = [], [], [], [], [], [], []
+    elsewhere = no_group = 0
     for first in range(0, len(items), _BATCH):
         for k, task in enumerate(_decode(items[first:first + _BATCH], _TASKS, first), first):
+            if task.desiredStatus != "RUNNING" or task.containerInstanceArn is None:   # stopping; Fargate
+                continue
             row = rows.get(task.containerInstanceArn)
-            if row is None or not task.group or task.desiredStatus != "RUNNING":
+            elsewhere += row is None
+            no_group += row is not None and not task.group
+            if row is None or not task.group:
                 continue
             ids.append(task.taskArn)
             on.append(row)
@@ -643,6 +688,14 @@ def _tasks(tasks, arns: list[str], first_row: int = 0) -> TaskRecords:
             gpu.append(gpus)
             ports.append(frozenset(held))
     _check_unicode(set(groups), "task group")
+    if warnings is not None:
+        warnings.extend(_failed(failures, _TASKS))
+        if elsewhere:
+            warnings.append(f"{elsewhere} RUNNING task{'s' * (elsewhere != 1)} of the tasks file run{'s' * (elsewhere == 1)} "
+                            "on container instances not in the fleet; they count nowhere")
+        if no_group:
+            warnings.append(f"{no_group} RUNNING task{'s' * (no_group != 1)} on the fleet ha{'ve' if no_group != 1 else 's'} "
+                            "no group; task:group cannot see them")
     seen: set[str] = set()
     for task_id in ids:
         if task_id is not None and (task_id in seen or seen.add(task_id)):

@@ -60,10 +60,11 @@ class Fleet(Sequence[Instance]):
     """An ordered collection of container instances with unique ARNs. Not thread-safe: one
     writer, and no reader while it writes."""
 
-    def __init__(self, columns: Columns, warnings: Sequence[str] = ()):
+    def __init__(self, columns: Columns, warnings: Sequence[str] = (), tasks_given: bool | None = None):
         self._store = FleetStore(columns.validate())
         self._records: dict[int, Instance] = {}      # by physical row
-        self.warnings: tuple[str, ...] = tuple(warnings)   # what ingest assumed (defaults, spellings)
+        self.warnings: tuple[str, ...] = tuple(warnings)   # what ingest assumed, dropped or defaulted
+        self.tasks_given = tasks_given               # whether the source said what runs (None: unknown)
 
     @property
     def version(self) -> int:
@@ -78,7 +79,8 @@ class Fleet(Sequence[Instance]):
         (``str`` / ``bytes``), a path or a binary file; a document, its list, a list of pages or
         concatenated documents (joined in order)."""
         from placement.fleet.ingest import columns_from_ecs
-        return cls(columns_from_ecs(instances, tasks))
+        columns, warnings = columns_from_ecs(instances, tasks)
+        return cls(columns, warnings, tasks_given=tasks is not None)
 
     @classmethod
     def read(cls, source, tasks=None) -> "Fleet":

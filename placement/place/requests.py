@@ -629,6 +629,21 @@ class RequestWarning:
         return {"kind": "request", "message": self.message}
 
 
+def strategy_warnings(strategies, fleet) -> list[RequestWarning]:
+    """A spread over an attribute no instance has puts every task in one bucket: it spreads
+    nothing, which is surely a misspelt field (said with the nearest names the fleet has)."""
+    import difflib
+    names = fleet.columns.attributes
+    out = []
+    for strategy in strategies or ():
+        if isinstance(strategy, Spread) and not strategy.per_instance and strategy.attribute not in names:
+            close = difflib.get_close_matches(strategy.attribute, list(names), n=1)
+            out.append(RequestWarning(
+                f"no instance has attribute {strategy.attribute!r}, so {strategy} puts every task in one bucket"
+                + (f"; did you mean attribute:{close[0]}?" if close else "")))
+    return out
+
+
 @dataclass(frozen=True)
 class TaskRequest:
     """Everything one placement call needs, resolved: pass ``strategies`` to ``Placer`` and the
