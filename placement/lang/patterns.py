@@ -49,19 +49,3 @@ def compile_pattern(pattern: str):
 
 def full_match(pattern: str, value: str) -> bool:
     return compile_pattern(pattern).fullmatch(value) is not None
-
-
-_GLOB_STAR = re.compile(r"(?<![.\\)\]}*+?])\*")
-
-
-def glob_reading(pattern: str) -> str | None:
-    """When ``pattern`` looks like a shell glob (``g4*``), say what it means as a regex instead."""
-    star = _GLOB_STAR.search(pattern)
-    if not star or star.start() == 0:
-        return None
-    before = pattern[star.start() - 1]
-    prefix = pattern[:star.start() - 1]
-    suggestion = re.sub(r"(?<![.\\)\]}])\*", ".*", pattern)
-    return (f"{pattern!r} is a regular expression, not a glob: {before!r}* means 'any number of "
-            f"{before!r}', so it matches {prefix + before!r}, {prefix!r}, {prefix + before * 2!r}, ... "
-            f"as the whole value; for a prefix match write {suggestion!r}")
