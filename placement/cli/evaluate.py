@@ -1,6 +1,8 @@
 """``placement eval``: the instances an expression selects on a fleet."""
 from __future__ import annotations
 
+import numpy as np
+
 from placement.cli.check import add_expression
 from placement.cli.common import add_fleet_source, add_json, add_limit, load_fleet
 from placement.cli.render import (
@@ -41,22 +43,24 @@ def run(args) -> int:
     predicate = compile(args.expression, max_length=args.max_length)
     fleet = load_fleet(args)
     with progress(f"evaluating on {plural(len(fleet), 'instance')}"):
-        matches = fleet.ids(predicate.evaluate(fleet, backend=args.backend, threads=args.threads))
+        positions = np.flatnonzero(predicate.evaluate(fleet, backend=args.backend, threads=args.threads))
     warnings = predicate.warnings(fleet)
-    shown = rows_shown(args, len(matches))
+    count = len(positions)
+    shown = rows_shown(args, count)
     if args.json:
-        emit({"matches": matches[:shown], "count": len(matches), "total": len(fleet),
+        arns = fleet.columns.arns
+        emit({"matches": [arns[i] for i in positions[:shown].tolist()], "count": count, "total": len(fleet),
               "warnings": fleet_warnings_json(fleet) + [w.to_json() for w in warnings]})
     else:
         print(predicate.canonical)
         if args.plan:
             print(predicate.explain_plan(fleet))
-        if matches:
-            print(instance_table(fleet[fleet.position(arn)] for arn in matches[:shown]))
-            if more(len(matches), shown):
-                print(more(len(matches), shown))
+        if count:
+            print(instance_table(fleet[i] for i in positions[:shown].tolist()))
+            if more(count, shown):
+                print(more(count, shown))
             print(f"({INSTANCE_NOTE})")
-        print(f"{len(matches)} of {plural(len(fleet), 'instance')} {'matches' if len(matches) == 1 else 'match'}")
+        print(f"{count} of {plural(len(fleet), 'instance')} {'matches' if count == 1 else 'match'}")
         print_fleet_warnings(fleet)
         print_lint(warnings, args.expression)
-    return 0 if matches else 1
+    return 0 if count else 1

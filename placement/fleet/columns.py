@@ -153,7 +153,13 @@ class GroupColumn:
     def from_tasks(cls, n: int, rows: np.ndarray, codes: np.ndarray, dictionary: tuple[str, ...]) -> "GroupColumn":
         """From one (instance row, group code) pair per task; ``codes`` index the sorted ``dictionary``."""
         width = max(1, len(dictionary))
-        pairs, counts = np.unique(np.asarray(rows, dtype=np.int64) * width + codes, return_counts=True)
+        keys = np.asarray(rows, dtype=np.int64) * width + codes
+        if n * width <= 1 << 25:                      # a count per (row, group) slot: no sort
+            counts = np.bincount(keys, minlength=n * width)
+            pairs = np.flatnonzero(counts)
+            counts = counts[pairs]
+        else:
+            pairs, counts = np.unique(keys, return_counts=True)
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(pairs // width, minlength=n), out=offsets[1:])
         return cls(offsets, (pairs % width).astype(np.uint32), counts.astype(np.int64), dictionary)

@@ -40,7 +40,9 @@ def _lark() -> Lark:
     except (ModuleNotFoundError, FileNotFoundError):     # running from a source tree
         text = (Path(__file__).resolve().parents[2] / "grammar" / "cluster_query.lark").read_text()
     # Spans are computed from the tokens in _to_ast: cheaper than lark's propagate_positions.
-    return Lark(text, parser="lalr", lexer="contextual")
+    # cache=True: the LALR tables are kept in a file in the temp folder (keyed by the grammar and
+    # lark's version), so a command starts without rebuilding them; lark rebuilds when it cannot.
+    return Lark(text, parser="lalr", lexer="contextual", cache=True)
 
 
 def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> ast.Expr:
