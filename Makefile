@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SOURCES := pyproject.toml setup.py $(shell find placement -name '*.pyx' -o -name '*.pxd' 2>/dev/null)
+SOURCES := pyproject.toml setup.py $(shell find placement \( -name '*.pyx' -o -name '*.pxd' \) -not -name '_kernels_*' 2>/dev/null)    # _kernels_*: generated copies
 
 .PHONY: demo test test-debug bench install clean
 
