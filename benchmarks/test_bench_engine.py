@@ -6,7 +6,8 @@
 Groups: ``compile`` (every ECS documentation example, cold with every cache cleared before
 each round, and cached), ``bind`` (each workload), ``run`` (each workload x size, compiled
 kernel with 1 and 2 threads), ``reference`` (the pure-Python oracle on 10k rows, for scale) and
-``explain`` (trace plan, bind and the trace run: what ``Predicate.explain`` costs).
+``explain`` (trace plan, bind and the trace run: what ``Predicate.explain`` costs) and ``lint``
+(the fleet-aware rules, read from the columns' dictionaries).
 Fleet sizes come from ``conftest.py``; workloads from ``workloads.py``.
 """
 from __future__ import annotations
@@ -108,3 +109,25 @@ def test_explain(benchmark, workload, rows):
     predicate = placement.compile(WORKLOADS[workload])
     explanation = benchmark(predicate.explain, fleet)
     assert explanation.total == rows and explanation.count == predicate.count(fleet)
+
+
+# -- lint -----------------------------------------------------------------------------------------
+
+LINT_CASES = {          # expression, and the token rules it must trigger on the demo fleet
+    "typos": ("attribute:ecs.os-type == LINUX and attribute:stack != prod and task:group == databases",
+              {"case-mismatch", "near-miss", "negation-skips-absent"}),
+    "ids-and-names": ("ec2InstanceId in ['i-abcd1234', 'i-wxyx7890'] or attribute:ecs.os-tpye == linux",
+                      {"unknown-attribute"}),
+    "glob-near-miss": ("attribute:ecs.instance-type =~ g4* and attribute:ecs.instance-type != t3.larg",
+                       {"glob-pattern", "near-miss"}),
+}
+
+
+@pytest.mark.benchmark(group="lint")
+@pytest.mark.parametrize("case", list(LINT_CASES))
+def test_lint(benchmark, case, rows):
+    """The fleet-aware lint on the shipped demo fleet (its dictionaries are what the rules read)."""
+    text, expected = LINT_CASES[case]
+    fleet = placement.demo(rows)
+    warnings = benchmark(placement.compile(text).warnings, fleet)
+    assert expected <= {w.code for w in warnings}, case

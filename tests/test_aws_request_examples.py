@@ -76,8 +76,7 @@ def test_aws_cli_documented_examples(case):
 
 
 def test_the_committed_key_table_is_botocores():
-    if botocore.__version__ != ecs_model.BOTOCORE_VERSION:
-        pytest.skip(f"the table is of botocore {ecs_model.BOTOCORE_VERSION}; {botocore.__version__} is installed")
+    assert botocore.__version__ == ecs_model.BOTOCORE_VERSION, "the test extra pins the botocore the table is of"
     generated = ecs_model.generate()
     assert ecs_model.table() == generated
     assert ecs_model.TABLE_PATH.read_text(encoding="utf-8") == ecs_model.dump(generated)   # as regenerated
