@@ -143,12 +143,21 @@ class TaskTable:
     @property
     def index(self) -> dict[str, int]:
         """The number of each task by its id."""
+        return self._indexed()
+
+    def _indexed(self) -> dict[str, int]:
         if self._index is None:
             index = dict(zip(self.ids, range(self.size)))
             if len(index) != self.size:
                 raise InputError(f"tasks: taskArn {_repeated(self.ids)!r} appears twice")
             self._index = index
         return self._index
+
+    def build_indexes(self) -> None:
+        """Build now what is otherwise built on first use: a placer is about to follow this fleet's
+        events, and the first of them should not pay for all its tasks."""
+        self._built()
+        self._indexed()
 
     @property
     def stacks_built(self) -> bool:

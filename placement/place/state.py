@@ -48,6 +48,7 @@ class PlacementState:
         self.observers: list = []
         self.layout = 0                     # changes whenever an array an index points into is replaced
         self.starts = 0                     # times the state was built from the fleet (once, normally)
+        self.store.tasks.build_indexes()    # task events are what a live placer follows
         self._start()
         self.store.listeners.add(self)
 
