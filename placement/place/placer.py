@@ -42,8 +42,9 @@ class PreparedRequest(Request):
     memory, gpu=0, ports=(), seed=None)`` is the fast path for any demand (``_request.pyx``),
     and keeps its index across calls. This class is what that path hands the rare cases to."""
 
-    def __init__(self, placer: "Placer", group: str, constraints: tuple, strategies: tuple):
+    def __init__(self, placer: "Placer", group: str, constraints: tuple, strategies: tuple, explain: bool = True):
         self.placer, self.group, self.constraints, self.strategies = placer, group, constraints, strategies
+        self.explain = explain
         self.state, self.store, self.indexes = placer.state, placer.state.store, placer.indexes
         self.names = placer.state.task_id
         self.generation = -1
@@ -71,6 +72,8 @@ class PreparedRequest(Request):
         return self.index
 
     def reasons_for(self, cpu: int, memory: int, gpu: int, ports) -> dict:
+        if not self.explain:
+            return {}
         return reasons(self.state, self.placer.masks, Demand(cpu, memory, gpu, ports), self.group, self.constraints)
 
     def trim(self) -> None:
@@ -102,10 +105,12 @@ class Placer:
 
     # -- placing --------------------------------------------------------------------------------------
 
-    def prepare(self, group: str, constraints=(), strategies=None) -> PreparedRequest:
+    def prepare(self, group: str, constraints=(), strategies=None, *, explain: bool = True) -> PreparedRequest:
         """A handle for one kind of request: its constraints and strategies are checked now, and
-        its ``place(count, cpu, memory, gpu=0, ports=())`` serves any demand."""
-        request = PreparedRequest(self, *self._checked(group, constraints, strategies))
+        its ``place(count, cpu, memory, gpu=0, ports=())`` serves any demand. ``explain=False``
+        leaves ``reasons`` empty when tasks are not placed (a caller that only retries saves the
+        funnel and the closest instances, a scan of the fleet)."""
+        request = PreparedRequest(self, *self._checked(group, constraints, strategies), explain=bool(explain))
         request.refresh()                               # the kind and its index built now: errors now
         self.prepared.append(request)
         return request

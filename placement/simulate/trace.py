@@ -333,3 +333,33 @@ def _literal(value: str) -> str:
     if _BARE.match(value):
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# Demands of a GPU cluster's tasks, as (share, cpu units, MiB, GPUs): the shapes of the Alibaba
+# trace's most frequent pods, rounded (``../shared/traces/README.md``).
+SYNTHETIC_SHAPES = ((0.30, 4096, 16384, 0), (0.15, 8192, 32768, 0), (0.30, 8192, 30720, 1),
+                    (0.12, 16384, 61440, 2), (0.08, 32768, 122880, 4), (0.05, 65536, 245760, 8))
+
+
+def synthetic_trace(count: int, seed: int = 0, span: float = 3600.0, mean_runtime: float = 1200.0) -> list[TraceTask]:
+    """``count`` tasks of a GPU cluster arriving evenly at random over ``span`` seconds, with
+    exponential run times of ``mean_runtime`` and the demands of ``SYNTHETIC_SHAPES``; drawn with
+    SplitMix64, so the same seed gives the same trace everywhere (tests and built-in scenarios)."""
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10_000_000:
+        raise InputError(f"a synthetic trace has 0 to 10,000,000 tasks, got {count!r}")
+    rng = SplitMix64(seed)
+
+    def uniform() -> float:
+        return ((rng.next() >> 11) + 0.5) / 2.0**53
+
+    arrivals = sorted(round(span * uniform(), 3) for _ in range(count))
+    tasks = []
+    for k, arrival in enumerate(arrivals):
+        pick, total = uniform(), 0.0
+        for share, cpu, memory, gpu in SYNTHETIC_SHAPES:
+            total += share
+            if pick < total:
+                break
+        departure = round(arrival - mean_runtime * math.log(uniform()), 3)
+        tasks.append(TraceTask(f"task-{k:06d}", arrival, departure, cpu, memory, gpu))
+    return tasks
