@@ -117,3 +117,31 @@ def progress(label: str, after: float = 1.0, stream=None):
         yield
     finally:
         timer.cancel()
+
+
+@contextmanager
+def progress_bar(label: str, stream=None, width: int = 20):
+    """A bar redrawn in place on stderr, ``label [######......] 42% t=25m``, and wiped at the end;
+    yields ``update(share, note)``, or ``None`` when stderr is not a terminal (nobody to show it)."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield None
+        return
+    shown = ""
+
+    def update(share: float, note: str = "") -> None:
+        nonlocal shown
+        share = min(max(share, 0.0), 1.0)
+        filled = int(share * width)
+        text = f"{label} [{'#' * filled}{'.' * (width - filled)}] {int(share * 100)}%" + (f" {note}" if note else "")
+        if text != shown:                    # the loop reports often; the terminal is redrawn only on a change
+            stream.write("\r" + text.ljust(len(shown)))
+            stream.flush()
+            shown = text
+
+    try:
+        yield update
+    finally:
+        if shown:
+            stream.write("\r" + " " * len(shown) + "\r")
+            stream.flush()
