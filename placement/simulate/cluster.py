@@ -79,6 +79,11 @@ def _ceil(x: float) -> int:
     return math.ceil(round(x, 9))
 
 
+def breaker_threshold(desired: int) -> int:
+    """Tasks that may fail to start before the circuit breaker trips (SPEC 4)."""
+    return min(200, max(10, math.ceil(0.5 * desired)))
+
+
 def curve_at(curve, t: float) -> float:
     """A load curve's value at ``t``: a constant, or straight lines between (time, value) points."""
     if curve is None:
@@ -288,7 +293,8 @@ class Simulation:
         self.placer.stop(np.array([task.number], dtype=np.int64))
         self.placer_ns += time.perf_counter_ns() - began
         self._forget(task)
-        self.emit("stop", task=self.placer.state.task_id(task.number), instance=task.arn, reason=reason)
+        self.emit("stop", task=self.placer.state.task_id(task.number), instance=task.arn,
+                  service=task.service.spec.name, reason=reason)
 
     def _forget(self, task: Task) -> None:
         del self.tasks[task.number]
@@ -341,7 +347,7 @@ class Simulation:
             request = self.placer.prepare(group, service.constraints, service.strategies)
         except InputError as error:
             raise InputError(f"service {name!r}: {error}") from None
-        threshold = min(200, max(10, math.ceil(0.5 * service.desired)))
+        threshold = breaker_threshold(service.desired)
         deployment = DeploymentRun(service, definition.revision, definition, group, request, self.now, threshold,
                                    rollback_of)
         for old in service.deployments:
@@ -538,7 +544,7 @@ class Simulation:
             if task is None:                                # a fleet task of the group the service did not adopt
                 continue
             self._forget(task)
-            self.emit("stop", task=stop.task_id, instance=stop.arn, reason="scale-in")
+            self.emit("stop", task=stop.task_id, instance=stop.arn, service=service.spec.name, reason="scale-in")
 
     # -- zone rebalancing -----------------------------------------------------------------------------
 
