@@ -57,7 +57,7 @@ class Checked(Simulation):
             most = service.desired * service.spec.deploymentConfiguration.maximumPercent // 100
             assert service.running() <= most + service.rebalancing, \
                 f"{service.spec.name}: {service.running()} running, above the maximum, after {event}"
-        if event == "stop" and fields.get("reason") == "replaced":
+        if event == "stop" and fields.get("reason") == "replaced" and self.last_stopped_healthy:
             service = next(s for s in self.services.values() if s.spec.name in self.last_stopped_service)
             least = -(-service.desired * service.spec.deploymentConfiguration.minimumHealthyPercent // 100)
             assert service.healthy() >= least, f"{service.spec.name}: below the minimum healthy after a stop"
@@ -70,7 +70,7 @@ class Checked(Simulation):
                         f"{fields['task']} placed where {constraint.expression!r} does not hold"
 
     def stop(self, task, reason: str) -> None:
-        self.last_stopped_service = task.service.spec.name
+        self.last_stopped_service, self.last_stopped_healthy = task.service.spec.name, task.healthy
         super().stop(task, reason)
 
 

@@ -148,7 +148,7 @@ def test_report_md_tells_a_runs_speed_utilisation_services_deployments_and_provi
     assert services["web"] == ["web", "6", "6", "12", "6", "3", "3", "2", "0", "1"]
     assert "target tracking cpu 80 > 60" in run
     deployments = _table_after(run, "### Deployments")
-    assert deployments[1] == ["web", "2", "5m", "21m", "ROLLED_BACK", "3 / 10", "circuit breaker: 10 tasks failed"]
+    assert deployments[1] == ["web", "2", "5m", "21m", "ROLLED_BACK", "3 / 10", "-", "circuit breaker: 10 tasks failed"]
     assert _table_after(run, "### Capacity providers")[1] == ["asg", "13", "5", "2", "25"]
     assert "... and 5 more (results.json lists all)" in run          # 25 activities, 20 listed
     reasons = _table_after(run, "### Unplaced")

@@ -171,6 +171,8 @@ def print_summary(reports: list[dict], file=None) -> None:
                   f"final {service['finalZoneSkew']}, {plural(len(service['scaling']), 'scaling action')}", file=file)
         for d in report["deployments"]:
             end = "" if d["end"] is None else f" at {clock(d['end'])}"
+            if d.get("zoneSkew") is not None:
+                end += f" (zone skew {d['zoneSkew']})"
             print(f"  deployment {d['service']} revision {d['revision']} from {clock(d['start'])}: {d['status']}{end}, "
                   f"failures {d['failures']}/{d['threshold']}" + (f" ({d['reason']})" if d["reason"] else ""),
                   file=file)

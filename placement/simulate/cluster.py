@@ -121,6 +121,7 @@ class DeploymentRun:
     start: float
     threshold: int
     rollback_of: int | None = None
+    zone_skew: int | None = None                      # most minus fewest tasks per zone when it ended
     status: str = "IN_PROGRESS"
     reason: str | None = None
     end: float | None = None
@@ -132,7 +133,8 @@ class DeploymentRun:
     def to_json(self) -> dict:
         return {"service": self.service.spec.name, "revision": self.revision, "start": self.start,
                 "end": self.end, "status": self.status, "reason": self.reason, "failures": self.failures,
-                "threshold": self.threshold, **({"rollbackOf": self.rollback_of} if self.rollback_of else {})}
+                "threshold": self.threshold, "zoneSkew": self.zone_skew,
+                **({"rollbackOf": self.rollback_of} if self.rollback_of else {})}
 
 
 @dataclass(eq=False)
@@ -513,6 +515,7 @@ class Simulation:
         steady = [task for task in primary.tasks.values() if task.healthy and task.arn not in self.draining]
         if len(steady) >= service.desired:
             primary.status, primary.end = "COMPLETED", self.now
+            primary.zone_skew = self._skew(service)
             service.completed = primary.definition
             self.emit("deployment", service=service.spec.name, revision=primary.revision, status="COMPLETED")
 
@@ -554,6 +557,11 @@ class Simulation:
             self.active_zones = sorted({zone for arn, zone in self.zone_of.items()
                                         if self.status_of.get(arn) == "ACTIVE"})
         return self.active_zones
+
+    def _skew(self, service: ServiceRun) -> int:
+        """The most minus the fewest of the service's tasks in a zone with an ACTIVE instance."""
+        counts = [service.zones.get(zone, 0) for zone in self._zones()] or [0]
+        return max(counts) - min(counts)
 
     def _rebalance(self, service: ServiceRun, most: int) -> None:
         if service.spec.availabilityZoneRebalancing != "ENABLED" or service.rebalancing or not service.strategies:
@@ -944,10 +952,8 @@ class Simulation:
             point[name] = (1.0 - int(free[name][eligible].sum()) / total) if total > 0 else 0.0
         point["fragmentation"] = _fragmentation(free, eligible, waiting) if waiting else None
         services = {}
-        zones = self._zones()
         for name, service in self.services.items():
-            counts = [service.zones.get(zone, 0) for zone in zones] or [0]
-            skew = max(counts) - min(counts)
+            skew = self._skew(service)
             service.max_skew = max(service.max_skew, skew)
             revisions = Counter()
             for d in service.deployments:

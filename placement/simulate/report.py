@@ -195,9 +195,11 @@ def _run_section(report: dict) -> list[str]:
                  for name, a in sorted(scaling, key=lambda item: item[1]["t"])])
     if report["deployments"]:
         out += ["### Deployments", "", _md_table(
-            ("service", "revision", "start", "end", "status", "failures / threshold", "reason"),
+            ("service", "revision", "start", "end", "status", "failures / threshold", "zone skew at the end",
+             "reason"),
             [(d["service"], str(d["revision"]), clock(d["start"]), "-" if d["end"] is None else clock(d["end"]),
-              d["status"], f"{d['failures']} / {d['threshold']}", d["reason"] or "-")
+              d["status"], f"{d['failures']} / {d['threshold']}",
+              "-" if d.get("zoneSkew") is None else str(d["zoneSkew"]), d["reason"] or "-")
              for d in report["deployments"]]), ""]
     if report["capacityProviders"]:
         providers = report["capacityProviders"]
