@@ -334,7 +334,7 @@ def test_a_trace_in_the_loop_places_as_the_plain_replay_task_by_task(tmp_path, q
     arns = plain.arns
     expected = [(t, kind, tasks[i].id) + ((arns[d],) if kind != "unplaced" else ())
                 for t, kind, i, d in plain.events]
-    end = max(t.departure for t in tasks) + 1
+    end = max(t.departure for t in tasks)              # where the replay reports the tasks still waiting
     run = _run({"name": "trace", "duration": end, "seed": 5, "fleet": {"file": fleet_path},
                 "trace": {"file": str(tmp_path / "trace.jsonl"), "queue": queue}}, cls=Simulation)
     got = [(e["t"], e["event"], e["task"]) + ((e["instance"],) if e["event"] != "unplaced" else ())

@@ -51,6 +51,7 @@ from placement.simulate.scenario import Deploy, Drain, Scenario, ScheduledAction
 ZONE = "ecs.availability-zone"
 SCALE_IN_DATAPOINTS = 15            # managed cluster scaling scales in after 15 low minutes (CloudWatch's alarm)
 CDF_POINTS = 100
+SAMPLES = 240                       # report samples over a run unless the scenario says sampleInterval
 
 MODEL = (
     "Tasks waiting for placement count toward maximumPercent; healthy means placed healthDelay ago.",
@@ -251,7 +252,7 @@ class Simulation:
             self.trace = TraceRun(self, scenario.trace)
         interval = scenario.metricsInterval
         self.at(interval, self._metrics)
-        sample_every = scenario.sampleInterval or scenario.duration / 60
+        sample_every = scenario.sampleInterval or scenario.duration / SAMPLES
         self.next_sample = 0.0
         self.sample_every = sample_every
         self._sample()
@@ -269,6 +270,10 @@ class Simulation:
                 last_progress = time.perf_counter()
         self._sample_until(duration, last=True)
         self.now = duration
+        if self.trace is not None:
+            self.trace.finish()
+        if self.samples[-1]["t"] < duration:
+            self._sample()
         self.wall_s = time.perf_counter() - began
         if self.progress is not None:
             self.progress(duration, duration)
@@ -1036,8 +1041,9 @@ class TraceRun:
         self.seeds = task_seeds(simulation.scenario.seed, len(self.tasks)) if draws else [None] * len(self.tasks)
         self.running: dict[int, int] = {}               # trace index -> the placer's task number
         self.waiting: list[int] = []
+        self.reason_of: dict[int, str] = {}             # trace index -> why its last try failed
         self.reasons: Counter = Counter()
-        self.placed = self.unplaced = self.dropped = 0
+        self.placed = self.unplaced = self.dropped = self.waiting_at_end = 0
         for t, kind, i in timeline(self.tasks):
             simulation.at(t, self._depart if kind == 0 else self._arrive, i)
 
@@ -1049,9 +1055,10 @@ class TraceRun:
         simulation.latencies.append(spent)
         simulation.placer_ns += spent
         if result.unplaced:
-            self.last_reason = reason_kind(result.reasons)
+            self.reason_of[i] = reason_kind(result.reasons)
             return False
         number, row = int(result.tasks[0]), int(result.rows[0])
+        self.reason_of.pop(i, None)
         self.running[i] = number
         self.placed += 1
         simulation.emit("place", task=task.id, instance=simulation.fleet.store.arns[row])
@@ -1071,8 +1078,9 @@ class TraceRun:
 
     def _unplaced(self, i: int) -> None:
         self.unplaced += 1
-        self.reasons[self.last_reason] += 1
-        self.simulation.emit("unplaced", task=self.tasks[i].id, reason=self.last_reason)
+        reason = self.reason_of.pop(i)
+        self.reasons[reason] += 1
+        self.simulation.emit("unplaced", task=self.tasks[i].id, reason=reason)
 
     def _drop(self, i: int) -> None:
         if i in self.waiting:
@@ -1099,6 +1107,12 @@ class TraceRun:
         if self.waiting:
             self.waiting = [i for i in self.waiting if not self._try(i)]
 
+    def finish(self) -> None:
+        """Tasks still waiting when the run ends are unplaced then (as the replay reports them)."""
+        for i in self.waiting:
+            self._unplaced(i)
+        self.waiting_at_end, self.waiting = len(self.waiting), []
+
     def waiting_demands(self) -> list[tuple[int, int, int]]:
         return [(self.tasks[i].cpu, self.tasks[i].memory, self.tasks[i].gpu) for i in self.waiting]
 
@@ -1109,7 +1123,7 @@ class TraceRun:
 
     def report(self) -> dict:
         return {"tasks": len(self.tasks), "placed": self.placed, "unplaced": self.unplaced,
-                "dropped": self.dropped, "waitingAtEnd": len(self.waiting), "running": len(self.running),
+                "dropped": self.dropped, "waitingAtEnd": self.waiting_at_end, "running": len(self.running),
                 "reasons": dict(self.reasons.most_common())}
 
 

@@ -317,7 +317,7 @@ def _legend(axes, colors: dict[str, str], reports) -> None:
 
 
 def _rollout(figure, reports, scale, unit):
-    """One panel per run: tasks running per service and revision, the desired count dotted."""
+    """One panel per run: tasks running per service and revision, the desired count a wide pale line."""
     top = _top_services(reports)
     colors = {name: f"C{k % 10}" for k, name in enumerate(top)}
     panels = figure.subplots(len(reports), 1, sharex=True, squeeze=False)[:, 0]
@@ -331,8 +331,8 @@ def _rollout(figure, reports, scale, unit):
                           color=colors[name], linestyle=_style(k), drawstyle="steps-post",
                           label=f"{name} rev {revision}")
             axes.plot(times, [point.get("desired", math.nan) for point in series], color=colors[name],
-                      linewidth=0.8, linestyle=(0, (1, 2)), alpha=0.7, drawstyle="steps-post")
-        axes.set(ylabel="tasks running", title=f"rollout: {report['variant']} (dotted: desired)")
+                      linewidth=4, alpha=0.15, drawstyle="steps-post")
+        axes.set(ylabel="tasks running", title=f"rollout: {report['variant']} (wide pale line: desired)")
         axes.grid(alpha=0.3)
         if axes.has_data():
             axes.legend(**_OUTSIDE)

@@ -355,7 +355,7 @@ class Scenario(_Struct):
     trace: TraceSource | None = None
     variants: list[Variant] = []
     metricsInterval: Seconds = 60.0                 # auto scaling and capacity checks
-    sampleInterval: Seconds | None = None           # report samples (default: duration / 60)
+    sampleInterval: Seconds | None = None           # report samples (default: duration / 240)
     retryInterval: Seconds = 15.0                   # the service scheduler retries tasks it could not place
 
     def __post_init__(self):
