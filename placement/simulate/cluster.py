@@ -70,8 +70,8 @@ MODEL = (
     "A zone outage makes its instances INACTIVE (their tasks stop); a zone return makes them ACTIVE again.",
     "Zone rebalancing runs when a service is steady and its chain starts with spread on the zone: one task "
     "is started in the zone with the fewest, and when healthy one is stopped by select_to_stop.",
-    "spreadNewRevisionOnly: each revision's tasks form their own group service:NAME@REVISION, so spread "
-    "counts only them; otherwise every revision shares service:NAME, as ECS.",
+    "spreadNewRevisionOnly: each revision deployed after the first forms its own group "
+    "service:NAME@REVISION, so spread counts only its tasks; otherwise every revision shares service:NAME, as ECS.",
 )
 
 
@@ -349,7 +349,9 @@ class Simulation:
 
     def _deploy(self, service: ServiceRun, definition: TaskDefinition, rollback_of: int | None = None) -> None:
         name = service.spec.name
-        group = f"service:{name}@{definition.revision}" if service.spec.spreadNewRevisionOnly else f"service:{name}"
+        group = f"service:{name}"                       # the first revision's, and every revision's in ECS
+        if service.spec.spreadNewRevisionOnly and service.history:
+            group = f"{group}@{definition.revision}"
         try:
             request = self.placer.prepare(group, service.constraints, service.strategies)
         except InputError as error:
