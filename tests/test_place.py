@@ -341,3 +341,17 @@ def test_a_service_request_without_strategy_spreads_like_ecs(capsys, fleet_file,
                          "--cpu", "0", "--memory", "0", "--seed", "1")
     assert code == 0
     assert [p["containerInstanceArn"] for p in out["placements"]] == ["ci-0", "ci-2", "ci-5"]   # zones a, b, c
+
+
+def test_place_many_rebuilds_an_index_left_too_far_behind():
+    """Stopping more tasks than a catch-up is worth leaves the index stale: place_many rebuilds it
+    (it used to ask for the same stale index again, forever)."""
+    from placement.fleet import demo_documents
+    from placement.place import Binpack
+    fleet = Fleet.from_ecs(demo_documents(300, 5)[0])
+    placer = Placer(fleet, [Binpack("memory")])
+    placer.prepare("service:web")
+    first = placer.place_many([200], [16], [32])
+    placer.stop(first.tasks)
+    again = placer.place_many([1], [16], [32])
+    assert again.placed.tolist() == [1] and again.rows.tolist() == first.rows[:1].tolist()

@@ -184,7 +184,7 @@ class Placer:
                                     handle.group, handle.constraints)
             elif call < calls:                          # that call's index is stale: rebuild it
                 k = int(which[call])
-                indexes[k] = self.indexes.index(handles[k].kind)
+                indexes[k] = self.indexes.index(handles[k].kind, stale=True)
         placed, numbers = rows[:offsets[calls]], tasks[:offsets[calls]]     # the calls' placements, in order
         store = self.state.store
         self.indexes.trim_log()
