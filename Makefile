@@ -17,7 +17,7 @@ $(VENV)/.installed: $(SOURCES)
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet $$($(PY) -c "import tomllib; \
-	    print(' '.join(repr(r) for r in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['test']))" \
+	    print(' '.join(r.replace(' ', '') for r in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['test']))" \
 	    2>/dev/null) || $(PY) -m pip install --quiet --no-build-isolation -e '.[test]'    # Python 3.10: no tomllib
 	touch $@
 
@@ -37,9 +37,14 @@ test-debug: $(VENV)/.installed-test
 	$(PY) -m pytest -x; status=$$?; \
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .; exit $$status
 
+# The bench extra (the peers and matplotlib, without a rebuild), the pytest-benchmark suites timed,
+# then the whole harness: .benchmarks/bench/report.md, results.json and the plots.
 bench: install
-	$(PY) -m pip install --quiet -e '.[test,peers]'
+	$(PY) -m pip install --quiet $$($(PY) -c "import tomllib; \
+	    print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench']))" \
+	    2>/dev/null) || $(PY) -m pip install --quiet --no-build-isolation -e '.[bench]'    # Python 3.10: no tomllib
 	$(PY) -m pytest benchmarks --benchmark-enable
+	$(VENV)/bin/placement bench --out .benchmarks/bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info placement/**/*.so placement/**/*.c

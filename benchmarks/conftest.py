@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from placement.bench.workloads import size_label
+
 SMOKE_SIZES = (10_000,)
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 
@@ -22,11 +24,7 @@ def bench_sizes(config) -> tuple[int, ...]:
     return SMOKE_SIZES
 
 
-def size_id(rows: int) -> str:
-    return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k" if rows % 1000 == 0 else str(rows)
-
-
 def pytest_generate_tests(metafunc):
     if "rows" in metafunc.fixturenames:
         sizes = bench_sizes(metafunc.config)
-        metafunc.parametrize("rows", sizes, ids=[size_id(n) for n in sizes])
+        metafunc.parametrize("rows", sizes, ids=[size_label(n) for n in sizes])

@@ -8,7 +8,7 @@ each round, and cached), ``bind`` (each workload), ``run`` (each workload x size
 kernel with 1 and 2 threads), ``reference`` (the pure-Python oracle on 10k rows, for scale) and
 ``explain`` (trace plan, bind and the trace run: what ``Predicate.explain`` costs) and ``lint``
 (the fleet-aware rules, read from the columns' dictionaries).
-Fleet sizes come from ``conftest.py``; workloads from ``workloads.py``.
+Fleet sizes come from ``conftest.py``; workloads from ``placement.bench.workloads``.
 """
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ import placement
 from placement.engine import plan as plan_stage
 from placement.engine.bind import bind
 from placement.examples import ECS_DOC_EXAMPLES
+from placement.bench.workloads import WORKLOADS, check_shares, scaled_fleet
 from placement.lang import patterns
-
-from workloads import WORKLOADS, check_shares, scaled_fleet
 
 REFERENCE_ROWS = 10_000
 COLD_ROUNDS = 20

@@ -1,8 +1,8 @@
-"""The peers of ``compare_peers.py`` must mean what placement means, operator by operator.
+"""The peers of ``placement.bench.evaluation`` must mean what placement means, operator by operator.
 
-``compare_peers.py`` checks the benchmark workloads at full size; this checks every operator,
+``placement bench`` checks the benchmark workloads at full size; this checks every operator,
 the absent rule, value-less attributes, attributes no instance has and ``task:group``'s set
-semantics on a small fleet, so a peer cannot be fast by being wrong. Needs the ``peers`` extra.
+semantics on a small fleet, so a peer cannot be fast by being wrong. Needs the ``bench`` (or ``peers``) extra.
 """
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 import placement
-
-import peers
-from workloads import WORKLOADS, scaled_arrow, scaled_fleet
+from placement.bench import peers
+from placement.bench.workloads import WORKLOADS, scaled_arrow, scaled_fleet
 
 pytest.importorskip("pandas")
 pytest.importorskip("polars")

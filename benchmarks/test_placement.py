@@ -1,4 +1,4 @@
-"""pytest-benchmark suite for the placer, on the workloads of ``compare_placement.py``.
+"""pytest-benchmark suite for the placer, on the workloads of ``placement.bench.placement``.
 
     pytest benchmarks/test_placement.py --benchmark-enable      # timed
     pytest benchmarks/test_placement.py                         # each test once (smoke, a few s)
@@ -6,8 +6,8 @@
 Groups: ``place-stream`` (the mixed stream through place() per call and through place_many, at
 ``rows`` instances), ``place-single`` (one place(1) with a shape per call), ``scale-in``
 (select_to_stop of 1,000 tasks) and ``fleet-events`` (a put-attribute and a task start and stop
-followed by a place(1)). The side-by-side comparison with the baselines is the script; here
-they are only checked to make the placer's decisions.
+followed by a place(1)). The side-by-side comparison with the baselines is ``placement bench``;
+here they are only checked to make the placer's decisions.
 """
 from __future__ import annotations
 
@@ -15,13 +15,23 @@ import numpy as np
 import pytest
 
 from placement import Fleet
+from placement.bench.baselines import BASELINES
+from placement.bench.placement import (
+    AZ,
+    CHAINS,
+    Settings,
+    fast_calls,
+    fast_many,
+    fresh,
+    mixed_stream,
+    shapes_per_call,
+    start_state,
+)
+from placement.bench.workloads import scaled_fleet
 from placement.place import Placer, Spread
 
-from baselines import BASELINES
-from compare_placement import AZ, CHAINS, fast_calls, fast_many, fresh, mixed_stream, shapes_per_call, start_state
-from workloads import scaled_fleet
-
 STREAM_TASKS = 20_000
+CHUNK, CAP = Settings().chunk, Settings().cap
 
 
 @pytest.mark.benchmark(group="place-stream")
@@ -30,7 +40,8 @@ STREAM_TASKS = 20_000
 def test_place_stream(benchmark, rows, name, method):
     fleet, calls = scaled_fleet(rows), mixed_stream(STREAM_TASKS)
     run = fast_calls if method == "calls" else fast_many
-    placed = benchmark.pedantic(run, setup=lambda: ((fresh(fleet, CHAINS[name]), calls), {}), rounds=3, iterations=1)
+    placed = benchmark.pedantic(run, setup=lambda: ((fresh(fleet, CHAINS[name]), calls, CHUNK, CAP), {}), rounds=3,
+                                iterations=1)
     assert len(placed) == STREAM_TASKS
 
 
@@ -72,21 +83,16 @@ def test_fleet_events(benchmark, rows):
 
 
 def test_the_baselines_make_the_placers_decisions_on_a_small_stream():
-    """Every baseline of ``compare_placement.py``, on a stream small enough for the slow ones:
-    task by task the same instances as the fast placer, through both of its paths."""
-    import compare_placement
+    """Every baseline of ``placement bench``, on a stream small enough for the slow ones: task
+    by task the same instances as the fast placer, through both of its paths."""
     fleet = scaled_fleet(1_000)
     calls = mixed_stream(3_000, seed=4)
-    cap, chunk = compare_placement.CAP, compare_placement.CHUNK
-    compare_placement.CAP, compare_placement.CHUNK = 600, 200       # departures early and often
-    try:
-        for name, chain in CHAINS.items():
-            expected = fast_calls(fresh(fleet, chain), calls)
-            assert np.array_equal(fast_many(fresh(fleet, chain), calls), expected), name
-            assert np.array_equal(fast_calls(fresh(fleet, chain), calls, keyword=True), expected), name
-            spread = name != "binpack(memory)"
-            for baseline_class in BASELINES:
-                baseline = baseline_class(start_state(fleet, spread), spread)
-                assert np.array_equal(baseline.run(calls, 200, 600), expected), (name, baseline.name)
-    finally:
-        compare_placement.CAP, compare_placement.CHUNK = cap, chunk
+    chunk, cap = 200, 600                                           # departures early and often
+    for name, chain in CHAINS.items():
+        expected = fast_calls(fresh(fleet, chain), calls, chunk, cap)
+        assert np.array_equal(fast_many(fresh(fleet, chain), calls, chunk, cap), expected), name
+        assert np.array_equal(fast_calls(fresh(fleet, chain), calls, chunk, cap, keyword=True), expected), name
+        spread = name != "binpack(memory)"
+        for baseline_class in BASELINES:
+            baseline = baseline_class(start_state(fleet, spread), spread)
+            assert np.array_equal(baseline.run(calls, chunk, cap), expected), (name, baseline.name)

@@ -1,9 +1,9 @@
 """The ``placement`` command: a standalone tester for expressions and a dry run of placement.
 
 One module per command (``check``, ``evaluate``, ``explain``, ``place``, ``scale_in``, ``demo``,
-``repl``, ``simulate``, ``trace``), each with its synopsis (``USAGE``, which the README repeats),
-its options and its ``run``; ``common`` holds the options every command spells the same way and
-``render`` the printing rules.
+``repl``, ``simulate``, ``trace``, ``bench``), each with its synopsis (``USAGE``, which the README
+repeats), its options and its ``run``; ``common`` holds the options every command spells the same
+way and ``render`` the printing rules.
 
 Exit codes: 0 ok / something matched, 1 nothing matched / not all placed, 2 bad input.
 ``--json`` output is a contract other tools parse; the plain output is for people.
@@ -16,13 +16,13 @@ import json
 import os
 import sys
 
-from placement.cli import check, demo, evaluate, explain, place, repl, scale_in, simulate, trace
+from placement.cli import bench, check, demo, evaluate, explain, place, repl, scale_in, simulate, trace
 from placement.cli.common import Parser, UsageError
 from placement.errors import PlacementError
 from placement.lang.parser import TOO_LONG
 
 OK, NO_MATCH, BAD_INPUT = 0, 1, 2
-COMMANDS = (check, evaluate, explain, place, scale_in, demo, repl, simulate, trace)
+COMMANDS = (check, evaluate, explain, place, scale_in, demo, repl, simulate, trace, bench)
 
 
 def version() -> str:

@@ -1,4 +1,4 @@
-"""Shared inputs for the benchmarks: fleets of any size and the named workload expressions.
+"""What the benchmarks run on: fleets of any size and the named workload expressions.
 
 ``scaled_fleet(n, seed)`` builds one realistic demo fleet of at most 20,000 instances and
 replicates its rows up to ``n`` (so that every size has the same value shares as the committed
@@ -8,7 +8,7 @@ row then gets its own containerInstanceArn and ec2InstanceId, so the instance-id
 
 ``WORKLOADS`` maps a short name to an expression; the literals were chosen from the demo
 fleet's real dictionaries so that each one selects a non-trivial share of the rows
-(``python benchmarks/workloads.py`` prints the shares).
+(``python -m placement.bench.workloads`` prints the shares).
 """
 from __future__ import annotations
 
@@ -110,42 +110,11 @@ def check_shares(fleet: placement.Fleet) -> dict[str, float]:
     return found
 
 
+def size_label(n: int) -> str:
+    """``10k``, ``1M``: a fleet size as the reports and test ids write it."""
+    return f"{n // 1_000_000}M" if n and n % 1_000_000 == 0 else f"{n // 1000}k" if n and n % 1000 == 0 else str(n)
+
+
 if __name__ == "__main__":
     for name, share in check_shares(scaled_fleet(100_000)).items():
         print(f"{name:20s} {share:7.2%}  {WORKLOADS[name]}")
-
-
-def machine_lines() -> list[str]:
-    """The machine, as the result files state it (CPU model, cores usable, OS)."""
-    import os
-    import platform
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [f"machine: {model}, {os.cpu_count()} logical cores ({usable} usable), {platform.machine()}, "
-            f"{platform.system()} {platform.release()}"]
-
-
-def publish(report, args, results, started: float) -> None:
-    """Print a comparison's report, write it as Markdown when ``--markdown FILE`` asks, and the
-    total time."""
-    import time
-    print()
-    print(report(args, results, markdown=False))
-    if args.markdown:
-        with open(args.markdown, "w") as out:
-            out.write(report(args, results, markdown=True))
-    print(f"total {time.perf_counter() - started:.0f} s")
-
-
-def render(rows: list[list[str]], markdown: bool) -> str:
-    """A table: Markdown, or columns padded for a terminal."""
-    if markdown:
-        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows[1:]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)

@@ -1,4 +1,4 @@
-"""The same expressions evaluated by other libraries, for ``compare_peers.py``.
+"""The same expressions evaluated by other libraries, for ``placement.bench.evaluation``.
 
 The ECS meaning (SPEC 1.5) is written once, in ``Peer.express``: it turns placement's typed IR
 (``pred.ir``, *before* placement's optimiser, so no peer borrows its rewrites) into calls of a

@@ -1,11 +1,11 @@
 """Fleet ingest beside ``json.loads`` of the same text, and the start-up a command-line user waits.
 
-    python benchmarks/compare_ingest.py [--instances 100000] [--big 1000000] [--repeat 3]
-                                        [--markdown FILE]
+    python -m placement.bench.ingest [--instances 100000] [--big 1000000] [--repeat 3] [--markdown FILE]
 
-In one process, on the JSON text of ``aws ecs describe-container-instances`` for
-``--instances`` demo instances (real attribute sets: about 66 attributes each, the ECS agent's
-capabilities included):
+Not part of ``placement bench`` (the peak-memory files take minutes to write and read). In one
+process, on the JSON text of ``aws ecs describe-container-instances`` for ``--instances`` demo
+instances (real attribute sets: about 66 attributes each, the ECS agent's capabilities
+included):
 
 - ``json.loads(text)`` alone: the floor a Python reader of the text cannot go under;
 - ``msgspec.json.decode(text)`` into plain objects: the fastest generic decoder, as a peer;
@@ -16,37 +16,23 @@ Then, each in a fresh process (peak memory is per process): the peak RSS of ``fr
 file of ``--instances`` and of ``--big`` instances (made by repeating demo instances under new
 ARNs and ids), as a multiple of the text's size; ``placement.demo(1_000_000)``; ``import
 placement``; and ``placement eval EXPR --demo 1000000 --limit 5`` end to end.
-Times are the best of ``--repeat`` (the subprocess ones too).
+In-process times follow ``timing.best_of``; a fresh process's, the best of ``--repeat``.
 """
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
+from pathlib import Path
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-from workloads import machine_lines, publish, render  # noqa: E402
+from placement.bench.machine import describe, lines
+from placement.bench.render import Table, markdown_table
+from placement.bench.timing import best_of
 
 EVAL_EXPRESSION = "attribute:ecs.instance-type =~ m5.* and attribute:ecs.availability-zone != us-east-1d"
-
-
-def best(repeat: int, run) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-        del result
-    return min(times)
 
 
 def write_fleet(path: str, n: int, seed: int = 0) -> int:
@@ -76,12 +62,10 @@ def in_process(args) -> dict:
     import placement
     from placement.fleet.demo import demo_documents
     text = json.dumps(demo_documents(args.instances, 0)[0]).encode()
-    out = {"text_mb": len(text) / 1e6}
-    out["json.loads"] = best(args.repeat, lambda: json.loads(text))
-    out["msgspec.json.decode"] = best(args.repeat, lambda: msgspec.json.decode(text))
-    out["Fleet.from_ecs(text)"] = best(args.repeat, lambda: placement.Fleet.from_ecs(text))
-    out["Fleet.from_ecs(json.loads(text))"] = best(args.repeat, lambda: placement.Fleet.from_ecs(json.loads(text)))
-    return out
+    readers = {"json.loads": lambda: json.loads(text), "msgspec.json.decode": lambda: msgspec.json.decode(text),
+               "Fleet.from_ecs(text)": lambda: placement.Fleet.from_ecs(text),
+               "Fleet.from_ecs(json.loads(text))": lambda: placement.Fleet.from_ecs(json.loads(text))}
+    return {"text_mb": len(text) / 1e6, **{name: best_of(read, args.repeat).seconds for name, read in readers.items()}}
 
 
 _PEAK = """
@@ -107,13 +91,9 @@ def peak(path: str, reader: str = "from_ecs") -> tuple[float, int, int]:
 
 
 def wall(repeat: int, argv: list[str]) -> float:
-    """The best wall time of a command, run ``repeat`` times (output discarded)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """The best wall time of a command in a fresh process (output discarded)."""
+    return best_of(lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False),
+                   repeat).seconds
 
 
 def main(argv=None) -> None:
@@ -123,7 +103,6 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds per timing; the best is kept")
     parser.add_argument("--markdown", help="also write the report as Markdown to FILE")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
     results = in_process(args)
     python = sys.executable
     placement_command = os.path.join(os.path.dirname(python), "placement")
@@ -147,33 +126,39 @@ def main(argv=None) -> None:
         for _ in range(args.repeat))
     results["eval --demo 1000000 --limit 5"] = wall(
         args.repeat, [placement_command, "eval", EVAL_EXPRESSION, "--demo", "1000000", "--limit", "5"])
-    publish(report, args, results, started)
+    text = report(args, results)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text)
 
 
-def report(args, results: dict, markdown: bool) -> str:
+def report(args, results: dict) -> str:
     floor = results["json.loads"]
-    lines = [f"# Fleet ingest: {args.instances:,} instances of describe-container-instances JSON "
-             f"({results['text_mb']:.0f} MB), best of {args.repeat}", "", *machine_lines(), ""]
-    rows = [["reader", "seconds", "÷ json.loads"]]
-    for name in ("json.loads", "msgspec.json.decode", "Fleet.from_ecs(text)", "Fleet.from_ecs(json.loads(text))"):
-        rows.append([name, f"{results[name]:.2f}", f"{results[name] / floor:.2f}"])
-    lines += [render(rows, markdown), ""]
-    rows = [["reader", "instances", "text MB", "seconds", "peak RSS MB", "peak ÷ text"]]
+    out = [f"# Fleet ingest: {args.instances:,} instances of describe-container-instances JSON "
+           f"({results['text_mb']:.0f} MB), best of {args.repeat}", "",
+           "Written by `python -m placement.bench.ingest --markdown benchmarks/INGEST_RESULTS.md`.", "",
+           *lines(describe()), ""]
+    readers = ("json.loads", "msgspec.json.decode", "Fleet.from_ecs(text)", "Fleet.from_ecs(json.loads(text))")
+    rows = [(name, f"{results[name]:.2f}", f"{results[name] / floor:.2f}") for name in readers]
+    out += [markdown_table(Table(("reader", "seconds", "÷ json.loads"), rows)), ""]
+    rows = []
     for label, reader in (("json.loads", "json.loads (parse only)"), ("instances", "Fleet.from_ecs(path)"),
                           ("big", "Fleet.from_ecs(path)")):
         if f"peak {label}" in results:
             n, size, seconds, rss = results[f"peak {label}"]
-            rows.append([reader, f"{n:,}", f"{size / 1e6:.0f}", f"{seconds:.1f}", f"{rss / 1e6:.0f}", f"{rss / size:.2f}"])
-    lines += ["Peak memory, each in a fresh process (reading the file, decoding, building the fleet):", "",
-              render(rows, markdown), ""]
+            rows.append((reader, f"{n:,}", f"{size / 1e6:.0f}", f"{seconds:.1f}", f"{rss / 1e6:.0f}",
+                         f"{rss / size:.2f}"))
+    out += ["Peak memory, each in a fresh process (reading the file, decoding, building the fleet):", "",
+            markdown_table(Table(("reader", "instances", "text MB", "seconds", "peak RSS MB", "peak ÷ text"), rows)),
+            ""]
     base = results["import placement"]
-    rows = [["command", "seconds", "÷ import placement"]]
-    for name in ("python -c pass", "import placement", "demo(1_000_000)", "eval --demo 1000000 --limit 5"):
-        rows.append([name, f"{results[name]:.2f}", f"{results[name] / base:.1f}"])
-    lines += ["Start-up: wall time of a fresh process; `demo(1_000_000)` is the generation alone, timed "
-              "inside the process (add the import for its wall time):", "",
-              render(rows, markdown), "", f"eval expression: `{EVAL_EXPRESSION}`"]
-    return "\n".join(lines) + "\n"
+    rows = [(name, f"{results[name]:.2f}", f"{results[name] / base:.1f}")
+            for name in ("python -c pass", "import placement", "demo(1_000_000)", "eval --demo 1000000 --limit 5")]
+    out += ["Start-up: wall time of a fresh process; `demo(1_000_000)` is the generation alone, timed "
+            "inside the process (add the import for its wall time):", "",
+            markdown_table(Table(("command", "seconds", "÷ import placement"), rows)), "",
+            f"eval expression: `{EVAL_EXPRESSION}`"]
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Hand-written placers a scheduler's author would otherwise write, for the mixed stream of
-``compare_placement.py``: each makes exactly the fast placer's decisions (the script checks it)
+``placement.bench.placement``: each makes exactly the fast placer's decisions (every run checks it)
 for ``binpack(memory)`` and ``spread(AZ), binpack(memory)``, with any demand per call and tasks
 departing oldest first.
 
