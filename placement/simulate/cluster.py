@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from placement.errors import InputError
+from placement.errors import InputError, PlacementError
 from placement.fleet.model import Fleet
 from placement.place.placer import Placer
 from placement.place.requests import MemberOf, Random, Spread, constraints_from_json, ecs_service_default, \
@@ -354,8 +354,9 @@ class Simulation:
             group = f"{group}@{definition.revision}"
         try:
             request = self.placer.prepare(group, service.constraints, service.strategies)
-        except InputError as error:
-            raise InputError(f"service {name!r}: {error}") from None
+        except PlacementError as error:                 # say which service, keep the caret
+            raise type(error)(f"service {name!r}: {error.message}", source=error.source, span=error.span,
+                              hint=error.hint) from None
         threshold = breaker_threshold(service.desired)
         deployment = DeploymentRun(service, definition.revision, definition, group, request, self.now, threshold,
                                    rollback_of)
