@@ -5,6 +5,7 @@ span(s) it is about, a message and a hint, as data. Nothing else in the package 
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 
 
@@ -90,6 +91,36 @@ class InputError(PlacementError):
     """A fleet, task or request document is malformed."""
 
     kind = "input"
+
+
+class ConcurrentUseError(PlacementError):
+    """A ``Placer`` (one scheduler's state, not thread-safe by design) was called while another
+    thread was inside a call to it; the call was refused and the placer is unchanged."""
+
+    kind = "input"
+
+
+class _Preview(reprlib.Repr):
+    """reprlib's bounded repr (depth, items, length), and no ``repr`` of a huge int, which takes
+    quadratic time and raises past 4,300 digits."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxdict, self.maxstring, self.maxother = 2, 4, 4, 150, 100
+
+    def repr_int(self, x, level):
+        return repr(x) if x.bit_length() < 200 else f"<an integer of {x.bit_length() * 30103 // 100000} digits>"
+
+
+_PREVIEW = _Preview()
+
+
+def preview(value) -> str:
+    """A user-supplied value for an error message: its repr, at most 160 characters (an ARN fits)
+    whatever the value's size or depth (a message must never recurse into, or print all of,
+    hostile input)."""
+    text = _PREVIEW.repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def render_problem(label: str, problem: Problem, source: str | None) -> str:

@@ -18,6 +18,8 @@ _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?)?\Z", re.ASCII)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST_MICROS = -62_135_596_800_000_000        # 0001-01-01T00:00:00Z: the instants a datetime can show
+LATEST_MICROS = 253_402_300_799_999_999          # 9999-12-31T23:59:59.999999Z
 
 Version = tuple[int, int, int]
 
@@ -33,25 +35,50 @@ def clamp_int64(value: int) -> int:
     return max(INT_ABSENT + 1, min(INT_MAX, value))
 
 
-_VERSION_BITS = (22, 20, 20)        # major, minor, patch: 62 bits, order-preserving
+_VERSION_LIMITS = (1 << 22, 1 << 20, 1 << 20)     # major, minor, patch: 62 bits
 
 
-def pack_version(version: tuple[int, int, int] | None) -> int:
-    """An agent version as one order-preserving int64; out-of-range components sort last."""
+def version_fits(version: Version) -> bool:
+    """Whether a fleet can store ``version`` exactly (components below 2^22, 2^20, 2^20)."""
+    return all(0 <= part < limit for part, limit in zip(version, _VERSION_LIMITS))
+
+
+def pack_version(version: Version | None) -> int:
+    """An agent version as one order-preserving int64 key: twice its 62-bit packing when it fits,
+    so that a version that does not fit (only a literal can be one: fleets refuse them) takes the
+    odd key just above the largest version that fits below it. Every comparison of a fleet's key
+    with a literal's then answers as the versions themselves do."""
     if version is None:
         return INT_ABSENT
+    if version_fits(version):
+        return _packed(version) << 1
+    floor = list(version)
+    for k, limit in enumerate(_VERSION_LIMITS):      # the first component too large, and all after it
+        if floor[k] >= limit:
+            floor[k:] = [top - 1 for top in _VERSION_LIMITS[k:]]
+            break
+    return (_packed(floor) << 1) | 1
+
+
+def _packed(version) -> int:
     major, minor, patch = version
-    if major >= 1 << 22 or minor >= 1 << 20 or patch >= 1 << 20:
-        return INT_MAX
     return (major << 40) | (minor << 20) | patch
 
 
-def unpack_version(packed: int) -> tuple[int, int, int] | None:
+def unpack_version(packed: int) -> Version | None:
+    """The version of a fleet's key (always even)."""
     if packed == INT_ABSENT:
         return None
+    packed >>= 1
     return (packed >> 40, (packed >> 20) & 0xFFFFF, packed & 0xFFFFF)
 
 
+def _whole(digits: str) -> int:
+    """A run of ASCII digits as an int. Past 20 significant digits it reads as 10^20: beyond every
+    int64, so it compares with every fleet value as the number written does, and unlike a
+    5,000-digit int it can be printed (``int`` refuses text of over 4,300 digits)."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= 20 else 10 ** 20
 
 
 def parse_number(text: str) -> float | None:
@@ -61,7 +88,7 @@ def parse_number(text: str) -> float | None:
 
 def parse_count(text: str) -> int | None:
     """Digits only: a ``runningTasksCount`` literal."""
-    return int(text) if _COUNT.match(text) else None
+    return _whole(text) if _COUNT.match(text) else None
 
 
 def parse_bool(text: str) -> bool | None:
@@ -74,7 +101,24 @@ def parse_version(text: str) -> Version | None:
     match = _VERSION.match(text)
     if not match:
         return None
-    return tuple(int(part or 0) for part in match.groups())  # type: ignore[return-value]
+    return tuple(_whole(part or "0") for part in match.groups())  # type: ignore[return-value]
+
+
+def is_unicode(text: str | None) -> bool:
+    """Not a ``str`` holding a lone surrogate (``"\\ud800"``: a legal JSON escape, what the shell
+    passes for bytes that are not UTF-8), which no pattern, table or terminal can read."""
+    if text is None or text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_port(text: str) -> int | None:
+    """A TCP host port as a fleet lists it (``PORTS``): ASCII digits, 1 to 65535."""
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 8 and 0 < int(text) < 65536 else None
 
 
 def format_version(version: Version) -> str:
@@ -107,13 +151,16 @@ def parse_timestamp(text: str) -> int | None:
     return datetime_to_micros(moment)
 
 
-def datetime_to_micros(moment: dt.datetime) -> int:
-    """Microseconds since the epoch; a naive datetime is taken as UTC."""
+def datetime_to_micros(moment: dt.datetime) -> int | None:
+    """Microseconds since the epoch; a naive datetime is taken as UTC. None for an instant
+    outside years 1 to 9999 in UTC (``9999-12-31T23:59:59-05:00`` is one): it could not be shown."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return micros if EARLIEST_MICROS <= micros <= LATEST_MICROS else None
 
 
 def format_micros(micros: int) -> str:
+    """An instant in the range ``datetime_to_micros`` gives, as ISO-8601 in UTC."""
     return (_EPOCH + dt.timedelta(microseconds=micros)).isoformat().replace("+00:00", "Z")

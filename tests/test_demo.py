@@ -68,7 +68,7 @@ def test_tiny_fleets(n):
 
 
 def test_negative_n_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(placement.InputError, match="from 0 to 10,000,000 instances"):
         demo_documents(-1)
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import sys
+from contextlib import contextmanager
 
 from placement.cli import bench, check, demo, evaluate, explain, place, repl, scale_in, simulate, trace
 from placement.cli.common import Parser, UsageError
@@ -48,13 +49,30 @@ def arguments() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with _escaped_output():
+        try:
+            return _main(sys.argv[1:] if argv is None else argv)
+        except BrokenPipeError:              # output piped into head: stop quietly, as a Unix tool does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return OK
+        except KeyboardInterrupt:
+            return 130
+
+
+@contextmanager
+def _escaped_output():
+    """Print what is not Unicode escaped, never as a traceback: a path the shell passed with bytes
+    that are not UTF-8 may be echoed in a message (texts that are compiled or shown otherwise are
+    refused by the argument types, fleets' by ingest)."""
+    strict = [stream for stream in (sys.stdout, sys.stderr)
+              if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure")]
+    for stream in strict:
+        stream.reconfigure(errors="backslashreplace")
     try:
-        return _main(sys.argv[1:] if argv is None else argv)
-    except BrokenPipeError:                  # output piped into head: stop quietly, as a Unix tool does
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return OK
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        for stream in strict:
+            stream.reconfigure(errors="strict")
 
 
 def _main(argv: list[str]) -> int:

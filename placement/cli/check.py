@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from placement.cli.common import add_fleet_source, add_json, load_fleet
+from placement.cli.common import add_fleet_source, add_json, count, load_fleet, text
 from placement.cli.render import emit, fleet_warnings_json, print_fleet_warnings
 from placement.errors import render_problem
 from placement.lang.parser import DEFAULT_MAX_LENGTH
@@ -22,8 +22,9 @@ USAGE = ("placement check EXPR [--fleet FILE [--tasks FILE] | --demo N [--demo-s
 
 
 def add_expression(command) -> None:
-    command.add_argument("expression", metavar="EXPR", help="a memberOf expression, e.g. 'attribute:stack == prod'")
-    command.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, metavar="N",
+    command.add_argument("expression", type=text, metavar="EXPR",
+                         help="a memberOf expression, e.g. 'attribute:stack == prod'")
+    command.add_argument("--max-length", type=count, default=DEFAULT_MAX_LENGTH, metavar="N",
                          help=f"longest accepted expression (default {DEFAULT_MAX_LENGTH}, the ECS limit)")
 
 

@@ -1,16 +1,26 @@
-"""What the commands share: the argument parser class, the options spelt the same on every
-command (``--fleet``/``--tasks``/``--demo``/``--demo-seed``, ``--json``, ``--limit``), and
-loading the fleet those options name."""
+"""What the commands share: the argument parser class, the argument types, the options spelt
+the same on every command (``--fleet``/``--tasks``/``--demo``/``--demo-seed``, ``--json``,
+``--limit``), and loading the fleet those options name.
+
+The types are the command line's boundary: a number is ASCII digits (``int`` would also read
+``١٢`` and ``1_000``), within the range its option takes, and a text that becomes an expression
+or is printed holds no lone surrogate (what the shell passes for bytes that are not UTF-8), so
+nothing out of range reaches numpy or C, and each mistake is a usage error (exit 2).
+"""
 from __future__ import annotations
 
 import argparse
+import re
 
 from placement.cli.render import progress
-from placement.errors import InputError
+from placement.errors import InputError, preview
 from placement.fleet import Fleet, demo
+from placement.values import is_unicode
 
 MAX_DEMO = 1_000_000
 DEMO_SIZE = 200             # the demo command's fleet, and the size its hint shows
+MAX_THREADS = 1024
+_WHOLE = re.compile(r"\s*[0-9]+\s*\Z")
 
 
 class UsageError(Exception):
@@ -31,12 +41,35 @@ class Parser(argparse.ArgumentParser):
 
 def count(text: str) -> int:
     """An argparse type: a whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    if not _WHOLE.match(text):
+        if re.fullmatch(r"\s*-[0-9]+\s*", text):
+            raise argparse.ArgumentTypeError(f"must not be negative, got {text.strip()}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {preview(text)}")
+    if len(text.strip()) > 30:                  # past any count, and short of int()'s 4,300-digit limit
+        raise argparse.ArgumentTypeError(f"{preview(text.strip())} is too large")
+    return int(text)
+
+
+def threads(text: str) -> int:
+    """An argparse type: a thread count, 1 to MAX_THREADS."""
+    value = count(text)
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"takes 1 to {MAX_THREADS} threads, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed of random draws, 0 to 2^64 - 1 (the ranker draws with 64 bits)."""
+    value = count(text)
+    if value >= 1 << 64:
+        raise argparse.ArgumentTypeError(f"takes a seed from 0 to 2^64 - 1, got {value}")
+    return value
+
+
+def text(value: str) -> str:
+    """An argparse type for a text that is compiled or printed: any text but a lone surrogate."""
+    if not is_unicode(value):
+        raise argparse.ArgumentTypeError(f"{preview(value)} holds bytes that are not UTF-8 text")
     return value
 
 
@@ -58,7 +91,7 @@ def add_fleet_source(command: argparse.ArgumentParser, required: bool = True, ta
     command.add_argument("--tasks", metavar="FILE",
                          help=f"the JSON of 'aws ecs describe-tasks' ('-': standard input), {tasks}; "
                               "goes with a JSON --fleet")
-    command.add_argument("--demo-seed", type=int, metavar="S", help="seed of the demo fleet's generator (default 0)")
+    command.add_argument("--demo-seed", type=count, metavar="S", help="seed of the demo fleet's generator (default 0)")
 
 
 def load_fleet(args) -> Fleet | None:

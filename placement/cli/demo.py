@@ -22,7 +22,7 @@ def add(commands) -> None:
                                               "service on a generated demo fleet.")
     command.add_argument("--demo", type=count, default=DEMO_SIZE, metavar="N",
                          help=f"instances in the demo fleet (default {DEMO_SIZE})")
-    command.add_argument("--demo-seed", type=int, default=0, metavar="S",
+    command.add_argument("--demo-seed", type=count, default=0, metavar="S",
                          help="seed of the demo fleet's generator (default 0)")
     add_json(command)
     command.set_defaults(run=run)

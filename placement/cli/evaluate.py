@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from placement.cli.check import add_expression
-from placement.cli.common import add_fleet_source, add_json, add_limit, load_fleet
+from placement.cli.common import add_fleet_source, add_json, add_limit, load_fleet, threads
 from placement.cli.render import (
     INSTANCE_NOTE,
     emit,
@@ -32,7 +32,7 @@ def add(commands) -> None:
     command.add_argument("--plan", action="store_true", help="also print the plan, bound to the fleet")
     command.add_argument("--backend", choices=("compiled", "reference"), default="compiled",
                          help="the Cython kernel (default) or the slow reference evaluator, to compare")
-    command.add_argument("--threads", type=int, default=1, metavar="N",
+    command.add_argument("--threads", type=threads, default=1, metavar="N",
                          help="threads for the compiled kernel (default 1)")
     add_limit(command, "matching instances")
     add_json(command)

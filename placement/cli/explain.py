@@ -3,7 +3,7 @@ for (SPEC 1.7), and with ``--instance`` that instance's value at every node and 
 from __future__ import annotations
 
 from placement.cli.check import add_expression
-from placement.cli.common import add_fleet_source, add_json, load_fleet
+from placement.cli.common import add_fleet_source, add_json, load_fleet, text
 from placement.cli.render import (
     INSTANCE_NOTE,
     emit,
@@ -28,7 +28,7 @@ def add(commands) -> None:
                     "one), 1 when not.")
     add_expression(command)
     add_fleet_source(command)
-    command.add_argument("--instance", metavar="ID",
+    command.add_argument("--instance", type=text, metavar="ID",
                          help="explain one instance: its containerInstanceArn, the id at the end of the ARN "
                               "(or a prefix only it has, like the 12 characters listings show), or its "
                               "position in the fleet")

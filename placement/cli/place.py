@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from placement.cli.common import add_fleet_source, add_json, count, load_fleet
+from placement.cli.common import add_fleet_source, add_json, count, load_fleet, seed, text
 from placement.cli.render import (
     INSTANCE_NOTE,
     emit,
@@ -45,15 +45,15 @@ def add(commands) -> None:
                          help="MiB of memory per task (default: the task definition's)")
     command.add_argument("--gpu", type=count, metavar="G",
                          help="GPUs per task (default: the task definition's, else 0)")
-    command.add_argument("--group", metavar="G",
+    command.add_argument("--group", type=text, metavar="G",
                          help="the task group, e.g. service:web (default: the request's or family:FAMILY)")
     command.add_argument("--port", type=count, action="append", default=[], metavar="P",
                          help="a TCP host port, 0 for a dynamic one from the ephemeral range (repeatable)")
     command.add_argument("--ephemeral-ports", metavar="LO-HI",
                          help="the instances' ephemeral port range for dynamic ports (default 49153-65535)")
-    command.add_argument("--constraint", action="append", default=[], metavar="C", help=CONSTRAINT_HELP)
-    command.add_argument("--strategy", action="append", default=[], metavar="S", help=STRATEGY_HELP)
-    command.add_argument("--seed", type=int, metavar="S",
+    command.add_argument("--constraint", type=text, action="append", default=[], metavar="C", help=CONSTRAINT_HELP)
+    command.add_argument("--strategy", type=text, action="append", default=[], metavar="S", help=STRATEGY_HELP)
+    command.add_argument("--seed", type=seed, metavar="S",
                          help="seed of random draws (random strategy, --random-ties; default: a fresh one, printed)")
     command.add_argument("--random-ties", action="store_true",
                          help="break final ties at random, not by fleet position")

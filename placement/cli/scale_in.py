@@ -1,7 +1,7 @@
 """``placement scale-in``: which tasks of a group ECS would stop, in stop order (SPEC 2b)."""
 from __future__ import annotations
 
-from placement.cli.common import add_fleet_source, add_json, add_limit, count, load_fleet
+from placement.cli.common import add_fleet_source, add_json, add_limit, count, load_fleet, seed, text
 from placement.cli.render import (
     INSTANCE_NOTE,
     emit,
@@ -24,13 +24,13 @@ def add(commands) -> None:
                                   description="List the tasks of a group that scale-in would stop, in order. "
                                               "Exit 0, or 1 when the group has fewer tasks than asked.")
     add_fleet_source(command, tasks="whose tasks are the ones to stop")
-    command.add_argument("--group", required=True, metavar="G", help="the task group, e.g. service:web")
+    command.add_argument("--group", type=text, required=True, metavar="G", help="the task group, e.g. service:web")
     command.add_argument("--count", type=count, required=True, metavar="K", help="tasks to stop")
-    command.add_argument("--strategy", action="append", default=[], metavar="S",
+    command.add_argument("--strategy", type=text, action="append", default=[], metavar="S",
                          help="the placement strategy to mirror: binpack:cpu, binpack:memory, spread:FIELD or "
                               "random, or as the AWS CLI writes it: type=spread,field=FIELD (repeatable, in order; "
                               "default: the ECS service rule)")
-    command.add_argument("--seed", type=int, metavar="S",
+    command.add_argument("--seed", type=seed, metavar="S",
                          help="seed of random draws (random strategy; default: a fresh one, printed)")
     add_limit(command, "tasks to stop")
     add_json(command)

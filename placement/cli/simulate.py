@@ -17,7 +17,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from placement.cli.common import add_fleet_source, add_json, load_fleet
+from placement.cli.common import add_fleet_source, add_json, load_fleet, seed
 from placement.cli.render import (emit, fleet_warnings_json, plural, print_fleet_warnings, progress,
                                   progress_bar, table)
 from placement.errors import InputError
@@ -59,7 +59,7 @@ def add(commands) -> None:
     command.add_argument("--queue", action="store_true",
                          help="a task that cannot be placed waits, retried after every departure, until its own "
                               "departure time (default: recorded unplaced at once)")
-    command.add_argument("--seed", type=int, metavar="S",
+    command.add_argument("--seed", type=seed, metavar="S",
                          help="seed of random draws of a trace replay (random strategy; default 0, so a run "
                               "repeats; a scenario sets its own)")
     command.add_argument("--events-out", metavar="FILE",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from placement.cli.common import add_json, count
+from placement.cli.common import add_json, count, seed
 from placement.cli.render import emit
 from placement.cli.simulate import counted
 from placement.errors import InputError
@@ -28,7 +28,7 @@ def add(commands) -> None:
                          help="drop every departure: tasks run to the end, so the cluster fills up")
     command.add_argument("--zones", type=count, default=3, metavar="N",
                          help="availability zones us-east-1a, ... to deal the machines into (1 to 26, default 3)")
-    command.add_argument("--seed", type=int, metavar="S",
+    command.add_argument("--seed", type=seed, metavar="S",
                          help="draw each machine's zone at random with this seed (default: round-robin)")
     add_json(command)
     command.set_defaults(run=run)

@@ -40,12 +40,14 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 
+from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
 from placement.values import ABSENT, VALUELESS, pack_version, parse_version
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Fleet
 
+MAX_INSTANCES = 10_000_000      # about 10 GB of columns: past it, a typo (1e12), not a fleet
 ACCOUNT = "123456789012"
 NOW_MS = 1_748_736_000_000  # 2025-06-01T00:00:00Z: a fixed "now" keeps output off the wall clock
 DAY_MS = 86_400_000
@@ -413,9 +415,11 @@ def _draw(n: int, seed: int, cluster: str, region: str) -> _Raw:
     """All the random choices, vectorised: one pass of numpy, no Python per instance or task.
     (Masks become index arrays before they select: ``x[np.flatnonzero(mask)]`` is several times
     faster than ``x[mask]`` on a random mask.)"""
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    rng = np.random.default_rng(seed)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= MAX_INSTANCES:
+        raise InputError(f"a demo fleet has from 0 to {MAX_INSTANCES:,} instances, got {preview(n)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"a demo fleet's seed is a non-negative integer, got {preview(seed)}")   # numpy's rule
+    n, rng = int(n), np.random.default_rng(int(seed))
     # Per-seed environment: one VPC, a subnet per AZ, one AMI per (family, generation).
     env = _strings("", _chunks(_hex(rng, 1 + len(AZ_WEIGHTS) + len(FAMILIES) * len(AGENTS), 17)), 17)
     vpc, subnets, amis = "vpc-" + env[0], env[1:1 + len(AZ_WEIGHTS)], env[1 + len(AZ_WEIGHTS):]

@@ -15,10 +15,20 @@ outlives its turn: peak memory is the text plus the columns, whatever the fleet'
 Accepted sources (SPEC 3): the parsed JSON (boto3's responses with ``datetime`` values
 included), the JSON text as ``str`` or ``bytes``, a path, a binary file object; a document, a
 list of instances, a list of pages, or concatenated documents (all joined, in order).
+
+Hostile input is refused with an ``InputError`` that names the item and field, never let
+through to a kernel: numbers beyond what a column holds (amounts and counts above 2^52, instants
+outside years 1-9999, agent version components of 2^22 / 2^20 or more), and text that is not
+Unicode. A lone surrogate (the legal JSON escape ``"\ud800"``, or such a ``str`` in parsed JSON)
+is **refused**, not kept: no pattern (RE2 reads UTF-8), table, export or terminal could read it.
+msgspec cannot decode that escape at all, so a document it refuses for one is read again by
+Python's json only to say which instance and field hold it. Error messages show values through
+``placement.errors.preview``, bounded in length and depth.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import re
@@ -34,13 +44,13 @@ import msgspec
 import numpy as np
 
 from placement import values
-from placement.errors import InputError
+from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
-from placement.values import INT_ABSENT, VALUELESS, pack_version
+from placement.values import (EARLIEST_MICROS, INT_ABSENT, LATEST_MICROS, VALUELESS, is_unicode, pack_version,
+                              version_fits)
 
 NUMBERS = ("agent_version", "registered_at", "running_tasks", *Columns.RESOURCES)
 MAX_AMOUNT = 1 << 52            # cpu units, MiB, GPUs or tasks of one instance: safe in int64 sums
-_LATEST_SECONDS = 253_402_300_799   # 9999-12-31T23:59:59Z, the last instant a timestamp can name
 _BATCH = 8192
 
 
@@ -125,9 +135,11 @@ def read_source(source, what: str) -> bytes:
         if hasattr(source, "read"):
             data = source.read()
             return data.encode() if isinstance(data, str) else bytes(data)
+        if "\0" in str(source):
+            raise InputError(f"cannot read {what} file {preview(str(source))}: a file name holds no NUL")
         return Path(source).read_bytes()
     except OSError as error:
-        raise InputError(f"cannot read {what} file {str(source)!r}: {error.strerror}") from None
+        raise InputError(f"cannot read {what} file {preview(str(source))}: {error.strerror}") from None
 
 
 def read_json(source, what: str):
@@ -140,6 +152,9 @@ def read_json(source, what: str):
     try:
         return msgspec.json.decode(text)
     except msgspec.DecodeError as error:
+        if _SURROGATE_ESCAPE.search(text) and _python_json(text) is not _NOT_JSON:
+            raise InputError(f"the {what} file {label} holds a lone surrogate escape (like \\ud800), "
+                             "which is not Unicode: no pattern or terminal can read it") from None
         raise _syntax_error(error, text, 0, what, f" {label}") from None
     except (msgspec.ValidationError, RecursionError):
         raise InputError(f"the {what} file {label} holds a number out of range or is nested too deeply") from None
@@ -150,7 +165,13 @@ def _as_document(source, what: str):
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     if isinstance(source, str):
-        return source.encode("utf-8", "surrogatepass") if source.lstrip()[:1] in ("{", "[") else read_source(source, what)
+        if source.lstrip()[:1] not in ("{", "[") and source.strip():       # a path (blank: empty JSON)
+            return read_source(source, what)
+        try:
+            return source.encode("utf-8")
+        except UnicodeEncodeError:          # lone surrogates: read by Python's json, to be named by the checks
+            parsed = _python_json(source)
+            return source.encode("utf-8", "surrogatepass") if parsed is _NOT_JSON else parsed
     if isinstance(source, os.PathLike) or hasattr(source, "read"):
         return read_source(source, what)
     return source
@@ -200,6 +221,19 @@ def _syntax_error(error: msgspec.DecodeError, text: bytes, start: int, what: str
 
 
 _TABLE_HINT = "a table is read by its suffix: name it .csv, .parquet, .feather, .arrow or .ipc"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NOT_JSON = object()
+
+
+def _python_json(text: str | bytes):
+    """One JSON document read by Python's json, which (unlike msgspec) takes lone surrogate
+    escapes; ``_NOT_JSON`` when it is not one document of strict JSON (NaN is refused, as msgspec does)."""
+    def refuse(constant):
+        raise ValueError(constant)
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except (ValueError, RecursionError):        # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _NOT_JSON
 
 
 @dataclass(frozen=True)
@@ -221,10 +255,18 @@ def _items(source, kind: _Kind, failures: list | None = None) -> list:
     what = "tasks" if kind is _TASKS else "fleet"
     document = _as_document(source, what)
     if isinstance(document, bytes):
-        items: list = []
-        for part in _documents(document, what):
-            items.extend(_raw_items(part, kind, failures))
-        return items
+        try:
+            parts = _documents(document, what)
+        except InputError:
+            parsed = _python_json(document) if _SURROGATE_ESCAPE.search(document) else _NOT_JSON
+            if parsed is _NOT_JSON:
+                raise
+            return _parsed_items(parsed, kind, failures)
+        return [item for part in parts for item in _raw_items(part, kind, failures)]
+    return _parsed_items(document, kind, failures)
+
+
+def _parsed_items(document, kind: _Kind, failures: list) -> list:
     if isinstance(document, dict):                  # a copy: batches are let go of as they are read
         return list(_page_items(document, kind, failures))
     if isinstance(document, (list, tuple)):
@@ -242,7 +284,7 @@ def _page_items(page, kind: _Kind, failures: list) -> list:
         if kind is _INSTANCES and "containerInstanceArn" in page:
             return [page]
         raise InputError(f"expected the JSON of 'aws ecs {kind.command}': an object with {kind.key!r} "
-                         f"or a list; got an object with keys {sorted(page)[:5]}")
+                         f"or a list; got an object with keys {preview(list(page))}")
     items = page[kind.key]
     if not isinstance(items, list):
         raise InputError(f"{kind.key} must be a list, got {type(items).__name__}")
@@ -277,7 +319,7 @@ def _failed(failures: list, kind: _Kind) -> list[str]:
     if not failures:
         return []
     first = failures[0] if isinstance(failures[0], dict) else {}
-    example = " ".join(str(first.get(key)) for key in ("reason", "arn") if first.get(key))
+    example = " ".join(_shown(first[key]) for key in ("reason", "arn") if first.get(key))
     return [f"the {kind.command} response lists {len(failures)} failure{'s' * (len(failures) != 1)}"
             + (f" (first: {example})" if example else "") + f"; those {kind.key} are not read"]
 
@@ -308,10 +350,12 @@ def _decode(items: list, kind: _Kind, offset: int) -> list:
             raise _field_error(error, item, kind, offset + k) from None
         except RecursionError:
             raise InputError(f"{kind.label}[{offset + k}] is nested too deeply to be ECS JSON") from None
+        except UnicodeEncodeError:                  # a key of parsed JSON with a lone surrogate
+            raise _Label(kind, offset + k, item).error("", _NOT_UNICODE.format(what="a key")) from None
     return out
 
 
-_PATH = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
+_PATH = re.compile(r"^(.*?)(?: - at `(key` in `)?\$(.*)`)?$", re.S)
 _TYPE_NAMES = {"int": "int", "str": "a string", "bool": "bool", "float": "a number", "array": "a list",
                "object": "an object", "null": "null", "int | null": "int", "str | null": "a string or null",
                "bool | null": "bool", "array | null": "a list", "object | null": "an object",
@@ -319,7 +363,7 @@ _TYPE_NAMES = {"int": "int", "str": "a string", "bool": "bool", "float": "a numb
 
 
 def _field_error(error: Exception, item, kind: _Kind, index: int) -> InputError:
-    message, path = _PATH.match(str(error)).groups()
+    message, key, path = _PATH.match(str(error)).groups()
     path = (path or "").lstrip(".")
     if isinstance(item, msgspec.Raw):
         is_object = bytes(memoryview(item)[:1]) == b"{"
@@ -330,7 +374,9 @@ def _field_error(error: Exception, item, kind: _Kind, index: int) -> InputError:
                           f"{type(item).__name__ if item is not None else 'something else'}")
     missing = re.match(r"Object missing required field `(.+)`", message)
     expected = re.match(r"Expected `(.+?)`, got `(.+?)`", message)
-    if missing:
+    if key:
+        problem = "has a key that is not a string"
+    elif missing:
         path, problem = f"{path}.{missing.group(1)}".lstrip("."), "is missing"
     elif expected:
         want = _TYPE_NAMES.get(expected.group(1), expected.group(1).replace("`", ""))
@@ -350,8 +396,8 @@ class _Label:
     def __init__(self, kind: _Kind, index: int, item=None):
         arn = getattr(item, "containerInstanceArn", None) if not isinstance(item, dict) else \
             item.get("containerInstanceArn")
-        arn = arn if kind is _INSTANCES else None
-        self.text = f"{kind.label}[{index}]" + (f" ({arn})" if isinstance(arn, str) and arn else "")
+        arn = _shown(arn) if kind is _INSTANCES and isinstance(arn, str) and arn else None
+        self.text = f"{kind.label}[{index}]" + (f" ({arn})" if arn else "")
 
     def error(self, field: str, problem: str) -> InputError:
         return InputError(f"{self.text}: {field!r} {problem}" if field else f"{self.text}: {problem}")
@@ -397,11 +443,17 @@ class _Scalars:
             raise _Label(_INSTANCES, index).error("containerInstanceArn", "is missing")
         running = ci.runningTasksCount or 0
         if not 0 <= running <= MAX_AMOUNT:
-            raise _Label(_INSTANCES, index, ci).error("runningTasksCount", f"must be a count from 0 to 2^52, got {running}")
+            raise _Label(_INSTANCES, index, ci).error("runningTasksCount",
+                                                      f"must be a count from 0 to 2^52, got {preview(running)}")
         text = ci.versionInfo.agentVersion if ci.versionInfo is not None else None
         version = seen.versions.get(text)
         if version is None:      # one we cannot read compares as absent, like a non-numeric attribute
-            version = seen.versions[text] = pack_version(values.parse_version(text))
+            parsed = values.parse_version(text)
+            if parsed is not None and not version_fits(parsed):
+                raise _Label(_INSTANCES, index, ci).error(
+                    "versionInfo.agentVersion", f"{preview(text)} has a component too large to compare "
+                                                "(at most 4194303.1048575.1048575)")
+            version = seen.versions[text] = pack_version(parsed)
         amounts, ports = _resources(ci, index)
         found = seen.port_sets.get(ports)
         if found is None:
@@ -429,6 +481,9 @@ class _Pieces:
     def add(self, batch: list[ContainerInstance], first: int) -> None:
         n = len(batch)
         rows = [_Scalars.read(ci, first + k, self.seen) for k, ci in enumerate(batch)]
+        if not all(map(is_unicode, chain((r.arn for r in rows), (ci.ec2InstanceId for ci in batch),
+                                       (ci.status for ci in batch)))):
+            _unicode_error(batch, first)
         self.arns.extend(r.arn for r in rows)
         self.instance_id.extend(ci.ec2InstanceId for ci in batch)
         self.status.extend(ci.status for ci in batch)
@@ -444,11 +499,13 @@ class _Pieces:
         if not items:
             return
         names, found = self.names, list(map(_NAME, items))
-        for name in set(found).difference(names):
+        known, found_values = self.values, list(map(_VALUE, items))
+        new_names, new_values = set(found).difference(names), set(found_values).difference(known)
+        if not all(map(is_unicode, chain(new_names, new_values))):
+            _unicode_error(batch, first)
+        for name in new_names:
             names[name] = len(names)
-        known = self.values
-        found_values = list(map(_VALUE, items))
-        for value in set(found_values).difference(known):
+        for value in new_values:
             known[value] = len(known)
         rows = np.repeat(np.arange(first, first + len(batch), dtype=np.int32), lengths)
         name_ids = np.fromiter(map(names.__getitem__, found), np.int32, len(items))
@@ -468,9 +525,6 @@ class _Pieces:
     def columns(self, tasks: TaskRecords) -> Columns:
         n = len(self.arns)
         _unique_arns(self.arns)
-        for texts, what in ((self.arns, "containerInstanceArn"), (self.instance_id, "ec2InstanceId"),
-                            (self.status, "status"), (self.names, "attribute name"), (self.values, "attribute value")):
-            _check_unicode(texts, what)
         numbers = {name: np.concatenate(parts) if parts else np.zeros(0, np.int64)
                    for name, parts in self.numbers.items()}
         group_names = tuple(sorted(set(tasks.groups)))
@@ -524,22 +578,33 @@ def _attribute_error(batch, first: int, wrong, problem: str) -> None:
                 raise _Label(_INSTANCES, first + k, ci).error(f"attributes[{j}]", problem.format(name=item.name))
 
 
-def _check_unicode(texts, what: str) -> None:
-    """Refuse lone surrogates (legal as JSON escapes, and in parsed JSON): no pattern, table or
-    export could read them."""
-    for text in texts:
-        if type(text) is str and not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InputError(f"{what} {_short(text)} is not valid Unicode (it holds a lone surrogate)") from None
+def _shown(value) -> str:
+    """A text from the input as it is when short and printable (an ARN, a reason), else its preview."""
+    return value if isinstance(value, str) and len(value) <= 160 and value.isprintable() else preview(value)
+
+
+_NOT_UNICODE = "{what} is not valid Unicode (it holds a lone surrogate): no pattern, table or terminal can read it"
+
+
+def _unicode_error(batch, first: int) -> None:
+    """Raise for the first text of these instances that is not Unicode, naming its instance and field."""
+    for k, ci in enumerate(batch):
+        label = _Label(_INSTANCES, first + k, ci)
+        for field in ("containerInstanceArn", "ec2InstanceId", "status"):
+            if not is_unicode(getattr(ci, field)):
+                raise label.error(field, _NOT_UNICODE.format(what=preview(getattr(ci, field))))
+        for j, item in enumerate(ci.attributes or ()):
+            for field in ("name", "value"):
+                if not is_unicode(getattr(item, field)):
+                    raise label.error(f"attributes[{j}].{field}",
+                                      _NOT_UNICODE.format(what=preview(getattr(item, field))))
 
 
 def _unique_arns(arns: list[str]) -> None:
     if len(set(arns)) != len(arns):
         seen: set[str] = set()
         k = next(i for i, arn in enumerate(arns) if arn in seen or seen.add(arn))
-        raise InputError(f"containerInstances[{k}]: duplicate containerInstanceArn {arns[k]!r}")
+        raise InputError(f"containerInstances[{k}]: duplicate containerInstanceArn {preview(arns[k])}")
 
 
 def _registered_at(ci: ContainerInstance, index: int) -> int:
@@ -551,7 +616,7 @@ def _registered_at(ci: ContainerInstance, index: int) -> int:
     if isinstance(raw, dt.datetime):
         micros = values.datetime_to_micros(raw)
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        if math.isfinite(raw) and abs(raw) <= _LATEST_SECONDS:
+        if (type(raw) is int or math.isfinite(raw)) and EARLIEST_MICROS <= raw * 1_000_000 <= LATEST_MICROS:
             micros = round(raw * 1_000_000)
     elif isinstance(raw, str):
         try:                                     # the AWS CLI's form, read in C
@@ -560,13 +625,8 @@ def _registered_at(ci: ContainerInstance, index: int) -> int:
             micros = values.parse_timestamp(raw)
     if micros is None:
         raise _Label(_INSTANCES, index, ci).error(
-            "registeredAt", f"must be an ISO-8601 time or epoch seconds, got {_short(raw)}")
+            "registeredAt", f"must be an ISO-8601 time or epoch seconds in years 1 to 9999, got {preview(raw)}")
     return micros
-
-
-def _short(value) -> str:
-    text = repr(value) if not isinstance(value, str) or len(value) < 60 else repr(value[:57] + "...")
-    return text if len(text) < 80 else text[:77] + "..."
 
 
 _RESOURCE_SLOT = {"CPU": 0, "MEMORY": 1, "GPU": 2}
@@ -592,18 +652,20 @@ def _resources(ci: ContainerInstance, index: int) -> tuple[list[int], tuple | No
                     amount = item.longValue if item.longValue is not None else item.doubleValue or 0
             if not 0 <= amount <= MAX_AMOUNT:                 # NaN fails both comparisons
                 raise _Label(_INSTANCES, index, ci).error(
-                    f"{field}[{k}]", f"{item.name} must be a non-negative number up to 2^52, got {_short(amount)}")
+                    f"{field}[{k}]", f"{item.name} must be a non-negative number up to 2^52, got {preview(amount)}")
             out[base + slot] = amount if type(amount) is int else int(amount)
     return out, ports
 
 
 def _port_set(ports: tuple, ci: ContainerInstance, index: int) -> frozenset[int]:
     """The remaining PORTS as numbers, each checked."""
-    bad = next((p for p in ports if not (p.isascii() and p.isdigit() and 0 < int(p) < 65536)), None)
-    if bad is not None:
+    numbers = list(map(values.parse_port, ports))
+    if None in numbers:
         k = next(k for k, item in enumerate(ci.remainingResources) if item.name == "PORTS")
-        raise _Label(_INSTANCES, index, ci).error(f"remainingResources[{k}]", f"PORTS holds {_short(bad)}, not a port number")
-    return frozenset(map(int, ports))
+        bad = ports[numbers.index(None)]
+        raise _Label(_INSTANCES, index, ci).error(f"remainingResources[{k}]",
+                                                  f"PORTS holds {preview(bad)}, not a port number")
+    return frozenset(numbers)
 
 
 def _instances(source, failures: list | None = None) -> _Pieces:
@@ -635,7 +697,9 @@ def instance_records(instances) -> list[InstanceRecord]:
             _attribute_error([ci], k, lambda a, names: not a.name, "must be an object with a 'name'")
             _attribute_error([ci], k, lambda a, names: a.name in names or names.add(a.name),
                               "repeats the attribute {name!r}")
-        _check_unicode((scalars.arn, ci.ec2InstanceId, ci.status, *chain.from_iterable(pairs)), "a text")
+        if not all(map(is_unicode, (scalars.arn, ci.ec2InstanceId, ci.status, *(a.name for a in ci.attributes or ()),
+                                  *(a.value for a in ci.attributes or ())))):
+            _unicode_error([ci], k)
         out.append(InstanceRecord(scalars.arn, ci.ec2InstanceId, ci.status, ci.agentConnected,
                                   dict(zip(NUMBERS, scalars.numbers)), pairs, scalars.ports))
     _unique_arns([r.arn for r in out])
@@ -672,6 +736,9 @@ def _tasks(tasks, arns: list[str], first_row: int = 0, warnings: list[str] | Non
             no_group += row is not None and not task.group
             if row is None or not task.group:
                 continue
+            if not (is_unicode(task.group) and is_unicode(task.taskArn)):
+                name, text = ("task group", task.group) if not is_unicode(task.group) else ("taskArn", task.taskArn)
+                raise _Label(_TASKS, k).error("", _NOT_UNICODE.format(what=f"{name} {preview(text)}"))
             ids.append(task.taskArn)
             on.append(row)
             groups.append(task.group)
@@ -687,7 +754,6 @@ def _tasks(tasks, arns: list[str], first_row: int = 0, warnings: list[str] | Non
                         held.add(port)
             gpu.append(gpus)
             ports.append(frozenset(held))
-    _check_unicode(set(groups), "task group")
     if warnings is not None:
         warnings.extend(_failed(failures, _TASKS))
         if elsewhere:
@@ -699,7 +765,7 @@ def _tasks(tasks, arns: list[str], first_row: int = 0, warnings: list[str] | Non
     seen: set[str] = set()
     for task_id in ids:
         if task_id is not None and (task_id in seen or seen.add(task_id)):
-            raise InputError(f"tasks: taskArn {task_id!r} appears twice")
+            raise InputError(f"tasks: taskArn {preview(task_id)} appears twice")
     if None in ids:                                # made up where the input had none, stable per position
         ids = [f"task-{k}" if task_id is None else task_id for k, task_id in enumerate(ids)]
     integers = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
@@ -712,6 +778,7 @@ def _task_amount(value, field: str, k: int) -> int:
         return 0
     if isinstance(value, int) and 0 <= value <= MAX_AMOUNT:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value) < 17 and int(value) <= MAX_AMOUNT:
+    if isinstance(value, str) and len(value) < 40 and value.strip().isascii() and value.strip().isdigit() \
+            and int(value) <= MAX_AMOUNT:
         return int(value)
-    raise InputError(f"tasks[{k}]: {field!r} must be a whole number of units as a string, got {_short(value)}")
+    raise InputError(f"tasks[{k}]: {field!r} must be a whole number of units as a string, got {preview(value)}")

@@ -28,9 +28,15 @@ placer places only on those); a missing ``remainingResources.CPU`` / ``MEMORY`` 
 GPU columns mean no GPUs, as a missing GPU resource does in ECS JSON, and are not warned about.
 Table files need pyarrow (``pip install 'placement[arrow]'``); there is no fallback for CSV,
 because the reader's checks are Arrow's.
+
+Values are held to what the ECS JSON reader (``placement.fleet.ingest``) accepts, each refusal an
+``InputError`` naming the column and row: counts and resources are whole numbers from 0 to 2^52,
+instants lie in years 1 to 9999, agent versions fit the packing, ports are 1 to 65535, and
+dictionary indices lie inside their dictionary.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -38,9 +44,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from placement import values
-from placement.errors import InputError
+from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, code_dtype
-from placement.values import INT_ABSENT, pack_version
+from placement.fleet.ingest import MAX_AMOUNT
+from placement.values import EARLIEST_MICROS, INT_ABSENT, LATEST_MICROS, pack_version, version_fits
 
 if TYPE_CHECKING:  # pragma: no cover
     from placement.fleet.model import Fleet
@@ -63,13 +70,33 @@ def _pyarrow():
 
 def arrow_from_pandas(frame):
     pa, _ = _pyarrow()
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    pandas = sys.modules.get("pandas")
+    if pandas is None or not isinstance(frame, pandas.DataFrame):
+        raise InputError(f"expected a pandas.DataFrame, got {type(frame).__name__}")
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, UnicodeEncodeError, OverflowError, TypeError, ValueError) as error:
+        for name in frame.columns:                  # say which column Arrow could not take
+            try:
+                pa.Table.from_pandas(frame[[name]], preserve_index=False)
+            except (pa.ArrowException, UnicodeEncodeError, OverflowError, TypeError, ValueError):
+                raise InputError(f"column {preview(name)} cannot be read as an Arrow column: "
+                                 f"{preview(str(error))}") from None
+        raise InputError(f"the frame cannot be read as an Arrow table: {preview(str(error))}") from None
 
 
 def columns_from_arrow(table) -> Columns:
-    pa, pc = _pyarrow()
+    pa, _ = _pyarrow()
     if not isinstance(table, pa.Table):
         raise InputError(f"expected a pyarrow.Table, got {type(table).__name__}")
+    try:
+        return _columns(table)
+    except pa.ArrowException as error:          # a cast or an encoding Arrow refuses, said as bad input
+        raise InputError(f"not a fleet table: {preview(str(error))}") from None
+
+
+def _columns(table) -> Columns:
+    pa, pc = _pyarrow()
     names = table.column_names
     unknown = [n for n in names if n not in _KNOWN and not n.startswith("attribute:")]
     if unknown:
@@ -131,6 +158,10 @@ def _dictionary(array, name: str, pa, pc) -> DictionaryColumn:
     position = {v: i for i, v in enumerate(ordered)}
     mapping = np.array([position[v] for v in dictionary] + [len(ordered)], dtype=np.int64)
     raw = indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
+    outside = np.flatnonzero((raw < 0) | (raw > len(dictionary)))       # an array built with safe=False
+    if len(outside):
+        raise InputError(f"column {name!r} row {outside[0]}: index {raw[outside[0]]} is outside its dictionary "
+                         f"of {len(dictionary)} values")
     return DictionaryColumn(np.ascontiguousarray(mapping[raw].astype(dtype)), ordered)
 
 
@@ -144,21 +175,25 @@ def _attribute(array, name: str, pa, pc) -> DictionaryColumn:
 
 
 def _integers(array, name: str, n: int, pa, pc) -> np.ndarray:
+    """Whole numbers from 0 to 2^52 (as the ECS JSON reader holds them: safe in int64 sums)."""
     if array is None:
         return np.zeros(n, dtype=np.int64)
-    if pa.types.is_floating(array.type):        # pandas turns an integer column with a gap into floats
-        values = array.fill_null(0).to_numpy(zero_copy_only=False)
-        bad = np.flatnonzero(~np.isfinite(values) | (values != np.floor(values)))
-        if len(bad):
-            raise InputError(f"column {name!r} row {bad[0]}: {values[bad[0]]!r} is not a whole number")
-        array = pa.array(values.astype(np.int64))
-    if not pa.types.is_integer(array.type):
+    if not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)):
         raise InputError(f"column {name!r} must hold integers, not {array.type}")
-    result = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    if n and result.min() < 0:
-        row = int(np.argmax(result < 0))
-        raise InputError(f"column {name!r} row {row}: negative values ({result[row]}) are not allowed")
-    return np.ascontiguousarray(result)
+    values = array.fill_null(0).to_numpy(zero_copy_only=False)
+    # pandas turns an integer column with a gap into floats: those must be whole. Compared before
+    # any cast to int64, so that a uint64 or a 1e300 cannot wrap round
+    if values.dtype.kind == "f":
+        values = values.astype(np.float64)
+    bad = (values < 0) | (values > MAX_AMOUNT)
+    if values.dtype.kind == "f":
+        bad |= ~np.isfinite(values) | (values != np.floor(values))
+    if bad.any():
+        row = int(np.argmax(bad))
+        value = values[row].item()
+        problem = "negative values are not allowed" if value < 0 else "not a whole number from 0 to 2^52"
+        raise InputError(f"column {name!r} row {row}: {value!r}: {problem}")
+    return np.ascontiguousarray(values.astype(np.int64))
 
 
 def _versions(array, n: int, pa) -> np.ndarray:
@@ -167,7 +202,13 @@ def _versions(array, n: int, pa) -> np.ndarray:
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         raise InputError(f"agentVersion must hold strings like '1.14.5', not {array.type}")
     texts = array.to_pylist()
-    packed = {t: pack_version(values.parse_version(t)) if t else INT_ABSENT for t in set(texts)}
+    packed = {}
+    for text in set(texts):
+        version = values.parse_version(text) if text else None     # unreadable: absent, as in ECS JSON
+        if version is not None and not version_fits(version):
+            raise InputError(f"agentVersion row {texts.index(text)}: {preview(text)} has a component too large "
+                             "to compare (at most 4194303.1048575.1048575)")
+        packed[text] = pack_version(version)
     return np.array([packed[t] for t in texts], dtype=np.int64)
 
 
@@ -175,14 +216,22 @@ def _instants(array, n: int, pa, pc) -> np.ndarray:
     if array is None:
         return np.full(n, INT_ABSENT, dtype=np.int64)
     if pa.types.is_timestamp(array.type):
-        micros = pc.cast(array, pa.timestamp("us", tz=array.type.tz)).cast(pa.int64())
+        try:
+            micros = pc.cast(array, pa.timestamp("us", tz=array.type.tz)).cast(pa.int64())
+        except pa.ArrowInvalid:
+            raise InputError("registeredAt holds an instant outside years 1 to 9999") from None
+        result = micros.to_numpy(zero_copy_only=False)
+        outside = np.flatnonzero(micros.is_valid().to_numpy(zero_copy_only=False)
+                                 & ((result < EARLIEST_MICROS) | (result > LATEST_MICROS)))
+        if len(outside):
+            raise InputError(f"registeredAt row {outside[0]}: the instant is outside years 1 to 9999")
         return micros.fill_null(INT_ABSENT).to_numpy(zero_copy_only=False).astype(np.int64)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         result = np.empty(n, dtype=np.int64)
         for i, text in enumerate(array.to_pylist()):
             micros = values.parse_timestamp(text) if text is not None else INT_ABSENT
             if micros is None:
-                raise InputError(f"registeredAt row {i}: {text!r} is not an ISO-8601 time")
+                raise InputError(f"registeredAt row {i}: {preview(text)} is not an ISO-8601 time in years 1 to 9999")
             result[i] = micros
         return result
     raise InputError(f"registeredAt must be a timestamp or string column, not {array.type}")
@@ -207,12 +256,15 @@ def _groups(array, n: int, pa) -> GroupColumn:
 def _ports(array, n: int, pa) -> tuple[frozenset[int], ...]:
     if array is None:
         return (frozenset(),) * n
+    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
+        raise InputError(f"remainingResources.PORTS must be a list<string> column, not {array.type}")
     rows = []
-    for ports in array.to_pylist():
-        try:
-            rows.append(frozenset(int(p) for p in ports or ()))
-        except (TypeError, ValueError):
-            raise InputError(f"remainingResources.PORTS holds {ports!r}, not port numbers") from None
+    for row, ports in enumerate(array.to_pylist()):
+        numbers = [values.parse_port(p) if isinstance(p, str) else None for p in ports or ()]
+        if None in numbers:
+            raise InputError(f"remainingResources.PORTS row {row}: {preview(ports[numbers.index(None)])} "
+                             "is not a port number (1 to 65535, as text)")
+        rows.append(frozenset(numbers))
     return tuple(rows)
 
 
@@ -298,6 +350,8 @@ def read_table_file(path: Path) -> "Fleet":
         raise InputError(f"{path}: cannot read the file: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a CSV fleet table: the file is not UTF-8 text") from None
+    except UnicodeEncodeError:                  # pyarrow opens files by UTF-8 name only
+        raise InputError(f"{preview(str(path))}: cannot read the file: its name is not UTF-8 text") from None
     except pa.ArrowException as error:
         kind = {".csv": "CSV", ".parquet": "Parquet"}.get(suffix, "Arrow IPC")
         raise InputError(f"{path}: not a {kind} fleet table: {error}") from None
@@ -363,10 +417,11 @@ def _first(mask) -> int:
 
 
 def _whole_numbers(array, name: str, pa, pc):
-    ok = pc.match_substring_regex(array, r"^\s*\d+\s*$")
+    ok = pc.match_substring_regex(array, r"^\s*\d{1,16}\s*$")        # 2^52 has 16 digits: the rest is _integers'
     if pc.any(pc.invert(ok.fill_null(True))).as_py():
         row = _first(pc.invert(ok.fill_null(True)))
-        raise InputError(f"column {name!r} row {row}: {array[row].as_py()!r} is not a whole number")
+        raise InputError(f"column {name!r} row {row}: {preview(array[row].as_py())} "
+                         "is not a whole number from 0 to 2^52")
     return pc.cast(pc.utf8_trim_whitespace(array), pa.int64())
 
 

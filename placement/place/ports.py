@@ -7,7 +7,9 @@ static ones placed on it. The bookkeeping itself is in C (``_state.pyx``); this 
 """
 from __future__ import annotations
 
-from placement.errors import InputError
+import re
+
+from placement.errors import InputError, preview
 
 DEFAULT_EPHEMERAL = (49153, 65535)       # Docker's default range; ECS-optimized AMIs use 32768-61000
 RESERVED = (22, 2375, 2376, 51678, 51679, 51680)     # SSH, Docker, the ECS agent: never dynamic
@@ -17,14 +19,14 @@ MAX_RESERVED = 100
 def ephemeral_range(value) -> tuple[int, int]:
     """``(low, high)``, or ``"LOW-HIGH"`` as the command line writes it, checked."""
     if isinstance(value, str):
-        low, dash, high = value.partition("-")
-        if not dash or not low.strip().isdigit() or not high.strip().isdigit():
-            raise InputError(f"an ephemeral port range is LOW-HIGH, like 32768-61000; got {value!r}")
-        value = (int(low), int(high))
+        match = re.fullmatch(r"\s*([0-9]{1,6})\s*-\s*([0-9]{1,6})\s*", value)
+        if not match:
+            raise InputError(f"an ephemeral port range is LOW-HIGH, like 32768-61000; got {preview(value)}")
+        value = (int(match.group(1)), int(match.group(2)))
     try:
         low, high = value
     except (TypeError, ValueError):
-        raise InputError(f"an ephemeral port range is a pair (low, high), got {value!r}") from None
+        raise InputError(f"an ephemeral port range is a pair (low, high), got {preview(value)}") from None
     if not all(isinstance(p, int) and not isinstance(p, bool) for p in (low, high)) or not 1 <= low <= high <= 65535:
-        raise InputError(f"an ephemeral port range needs 1 <= low <= high <= 65535, got {value!r}")
+        raise InputError(f"an ephemeral port range needs 1 <= low <= high <= 65535, got {preview(value)}")
     return low, high

@@ -15,11 +15,13 @@ defaulted as ECS does; what ECS would refuse but a dry run may still read comes 
 from __future__ import annotations
 
 import json
+import operator
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from placement.errors import InputError
+from placement.errors import InputError, preview
+from placement.values import is_unicode
 
 MAX_CONSTRAINTS = 10
 MAX_STRATEGIES = 5
@@ -34,6 +36,13 @@ class MemberOf:
     """Only instances where ``expression`` holds."""
 
     expression: str
+
+    def __post_init__(self):
+        if not isinstance(self.expression, str):
+            raise InputError(f"memberOf takes an expression (a string), got {preview(self.expression)}")
+        if not is_unicode(self.expression):       # a lone surrogate would reach the regex engine
+            raise InputError(f"the memberOf expression {preview(self.expression)} holds a lone surrogate, "
+                             "which is not Unicode")
 
     @property
     def predicate(self):
@@ -66,7 +75,7 @@ class Binpack:
 
     def __post_init__(self):
         if self.resource not in ("cpu", "memory"):
-            raise InputError(f"binpack takes cpu or memory, not {self.resource!r}")
+            raise InputError(f"binpack takes cpu or memory, not {preview(self.resource)}")
 
     def __str__(self) -> str:
         return f"binpack({self.resource})"
@@ -83,7 +92,7 @@ class Spread:
 
     def __post_init__(self):
         if self.field not in ("instanceId", "host") and not _ATTRIBUTE_FIELD.match(self.field):
-            raise InputError(f"spread takes instanceId, host or attribute:NAME, not {self.field!r}")
+            raise InputError(f"spread takes instanceId, host or attribute:NAME, not {preview(self.field)}")
 
     @property
     def per_instance(self) -> bool:
@@ -133,14 +142,14 @@ class Demand:
     def __post_init__(self):
         for name, value in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)):
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_AMOUNT:
-                raise InputError(f"task {name} must be an integer from 0 to {MAX_AMOUNT:,}, got {value!r}")
-        if self.ports or type(self.ports) is not tuple:     # () is the common case: nothing to check
+                raise InputError(f"task {name} must be an integer from 0 to {MAX_AMOUNT:,}, got {preview(value)}")
+        if type(self.ports) is not tuple or self.ports:     # () is the common case: nothing to check
             if isinstance(self.ports, (str, bytes)) or not hasattr(self.ports, "__iter__"):
-                raise InputError(f"ports must be a list, got {self.ports!r}")
+                raise InputError(f"ports must be a list, got {preview(self.ports)}")
             ports = tuple(self.ports)
             for port in ports:
                 if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
-                    raise InputError(f"host port must be an integer from 0 to 65535, got {port!r}")
+                    raise InputError(f"host port must be an integer from 0 to 65535, got {preview(port)}")
             static = [p for p in ports if p != 0]
             if len(set(static)) != len(static):
                 raise InputError(f"the task maps host port {sorted(static)} more than once")
@@ -153,6 +162,23 @@ class Demand:
         return tuple(p for p in self.ports if p)
 
 
+def listed(items, what: str) -> tuple:
+    """An API call's list argument as a tuple; a string, a number or None is an input error."""
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise InputError(f"{what} must be a list, got {preview(items)}")
+    return tuple(items)
+
+
+def seed_value(seed) -> int | None:
+    """A seed as the ranker draws with it: None (a fresh one), or an integer taken modulo 2^64,
+    as the placer's fast path takes it; anything else is an input error before it reaches C."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise InputError(f"seed must be an integer, got {preview(seed)}")
+    return operator.index(seed) & 0xFFFF_FFFF_FFFF_FFFF
+
+
 def check_request(constraints, strategies) -> None:
     if len(constraints) > MAX_CONSTRAINTS:
         raise InputError(f"{len(constraints)} placement constraints; ECS allows at most {MAX_CONSTRAINTS}")
@@ -160,17 +186,17 @@ def check_request(constraints, strategies) -> None:
         raise InputError(f"{len(strategies)} placement strategies; ECS allows at most {MAX_STRATEGIES}")
     for i, item in enumerate(constraints):
         if not isinstance(item, (MemberOf, DistinctInstance)):
-            raise InputError(f"constraints[{i}] is {item!r}, not MemberOf(...) or DistinctInstance()")
+            raise InputError(f"constraints[{i}] is {preview(item)}, not MemberOf(...) or DistinctInstance()")
     for i, item in enumerate(strategies):
         if not isinstance(item, (Binpack, Spread, Random)):
-            raise InputError(f"strategies[{i}] is {item!r}, not Binpack, Spread or Random")
+            raise InputError(f"strategies[{i}] is {preview(item)}, not Binpack, Spread or Random")
 
 
 # -- ECS JSON: constraints and strategies ---------------------------------------------------------
 
 def _constraint(item, label: str) -> Constraint:
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-        raise InputError(f"{label} must be an object with a 'type', got {item!r}")
+        raise InputError(f"{label} must be an object with a 'type', got {preview(item)}")
     kind, expression = item["type"], item.get("expression")
     if kind == "memberOf":
         if not isinstance(expression, str) or not expression.strip():
@@ -178,14 +204,14 @@ def _constraint(item, label: str) -> Constraint:
         return MemberOf(expression)
     if kind == "distinctInstance":
         if expression not in (None, ""):
-            raise InputError(f"{label}: distinctInstance takes no expression, got {expression!r}")
+            raise InputError(f"{label}: distinctInstance takes no expression, got {preview(expression)}")
         return DistinctInstance()
-    raise InputError(f"{label}: unknown constraint type {kind!r} (memberOf or distinctInstance)")
+    raise InputError(f"{label}: unknown constraint type {preview(kind)} (memberOf or distinctInstance)")
 
 
 def _strategy(item, label: str) -> Strategy:
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-        raise InputError(f"{label} must be an object with a 'type', got {item!r}")
+        raise InputError(f"{label} must be an object with a 'type', got {preview(item)}")
     kind, value = item["type"], item.get("field")
     try:
         if kind == "binpack":
@@ -198,9 +224,9 @@ def _strategy(item, label: str) -> Strategy:
             return Spread(value)
         if kind == "random":
             if value not in (None, ""):
-                raise InputError(f"random takes no field, got {value!r}")
+                raise InputError(f"random takes no field, got {preview(value)}")
             return Random()
-        raise InputError(f"unknown strategy type {kind!r} (binpack, spread or random)")
+        raise InputError(f"unknown strategy type {preview(kind)} (binpack, spread or random)")
     except InputError as error:
         raise InputError(f"{label}: {error.message}") from None
 
@@ -247,7 +273,7 @@ def _shorthand(text: str, label: str, expected: str) -> dict:
     while True:
         key = _SHORTHAND_KEY.match(text, i)
         if key is None:
-            got = repr(text[i:]) if text[i:].strip() else "nothing"
+            got = preview(text[i:]) if text[i:].strip() else "nothing"
             quote = " (quote a value that holds a comma)" if i and text[i:].strip() else ""
             raise InputError(f"{label}: expected KEY=VALUE at character {i + 1}, got {got}{quote}; "
                              f"expected {expected}")
@@ -268,7 +294,7 @@ def _shorthand(text: str, label: str, expected: str) -> dict:
             while j < n and text[j] == " ":
                 j += 1
             if j < n and text[j] != ",":
-                raise InputError(f"{label}: unexpected {text[j:]!r} after the quoted value of {name}; "
+                raise InputError(f"{label}: unexpected {preview(text[j:])} after the quoted value of {name}; "
                                  "separate KEY=VALUE pairs with commas")
         else:
             end = text.find(",", j)
@@ -288,8 +314,8 @@ def _option_items(text, kind: str, warnings: list[str]) -> list[tuple[dict, str]
     from placement.place import ecs_model
     expected = _EXPECTED[kind]
     if not isinstance(text, str):
-        raise InputError(f"--{kind} takes a string, got {text!r}")
-    label, stripped = f"--{kind} {text!r}", text.strip()
+        raise InputError(f"--{kind} takes a string, got {preview(text)}")
+    label, stripped = f"--{kind} {preview(text)}", text.strip()
     if not stripped:
         raise InputError(f"--{kind} is empty; expected {expected}")
     if stripped[0] in "[{":
@@ -298,6 +324,8 @@ def _option_items(text, kind: str, warnings: list[str]) -> list[tuple[dict, str]
         except json.JSONDecodeError as error:
             raise InputError(f"{label} is not JSON ({error.msg} at character {error.pos + 1}); "
                              f"expected {expected}") from None
+        except (ValueError, RecursionError):           # a number of over 4,300 digits; deep nesting
+            raise InputError(f"{label} holds a number too long or lists nested too deeply to be a {kind}") from None
         items = list(enumerate(document)) if isinstance(document, list) else [(None, document)]
     elif _SHORTHAND_KEY.match(stripped):
         items = [(None, _shorthand(stripped, label, expected))]
@@ -309,7 +337,7 @@ def _option_items(text, kind: str, warnings: list[str]) -> list[tuple[dict, str]
     for i, item in items:
         where = label if i is None else f"{label}[{i}]"
         if not isinstance(item, dict):
-            raise InputError(f"{where} must be an object with a 'type', got {item!r}; expected {expected}")
+            raise InputError(f"{where} must be an object with a 'type', got {preview(item)}; expected {expected}")
         item, found = ecs_model.checked(item, root, where)
         warnings.extend(found)
         out.append((item, where))
@@ -320,7 +348,7 @@ def _options(texts, kind: str, warnings: list[str]) -> list:
     """Every constraint (or strategy) the command line's values give, in order; items that are
     already ``MemberOf`` / ``Spread`` ... objects pass as they are."""
     if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
-        raise InputError(f"--{kind} values must be a list of strings, got {texts!r}")
+        raise InputError(f"--{kind} values must be a list of strings, got {preview(texts)}")
     ready = (MemberOf, DistinctInstance) if kind == "constraint" else (Binpack, Spread, Random)
     read = _constraint if kind == "constraint" else _strategy
     out = []
@@ -344,7 +372,7 @@ def parse_strategy_options(text: str) -> list[Strategy]:
 
 def _one(items: list, kind: str, text: str):
     if len(items) != 1:
-        raise InputError(f"--{kind} {text!r} gives {len(items)} {kind} items where one is expected")
+        raise InputError(f"--{kind} {preview(text)} gives {len(items)} {kind} items where one is expected")
     return items[0]
 
 
@@ -364,35 +392,43 @@ def parse_strategy_option(text: str) -> Strategy:
 
 NETWORK_MODES = ("bridge", "host", "awsvpc", "none")
 _AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*\Z", re.ASCII)
-_WHOLE = re.compile(r"\s*\d+\s*\Z", re.ASCII)
+_WHOLE = re.compile(r"\s*\d{1,16}\s*\Z", re.ASCII)          # 2^52 has 16 digits
 
 
 def _integer(value, where: str) -> int:
-    """A container's integer (absent = 0); a string of digits is read too, as CloudFormation writes it."""
+    """A container's integer from 0 to 2^52 (absent = 0); a string of digits is read too, as
+    CloudFormation writes it."""
     if value is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
     if isinstance(value, str) and _WHOLE.match(value):
-        return int(value)
-    raise InputError(f"{where} must be a whole number, got {value!r}")
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_AMOUNT:
+        return value
+    raise InputError(f"{where} must be a whole number from 0 to 2^52, got {preview(value)}")
 
 
 def _units(value, unit: str, where: str) -> int:
     """Task-level cpu (units, or ``"0.5 vCPU"``) or memory (MiB, or ``"2 GB"``): the unit is
     case-insensitive, the space optional, decimals allowed with it (the product is truncated)."""
     match = _AMOUNT.match(value) if isinstance(value, str) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number, suffix = str(value), ""
-    elif match:
+    if match:
         number, suffix = match.group(1), match.group(2).lower()
     else:
         number, suffix = "", "?"
     plain = "cpu units (256)" if unit == "vcpu" else "MiB (512)"
     named = '"0.5 vCPU"' if unit == "vcpu" else '"2 GB"'
-    if suffix not in ("", unit) or (suffix == "" and "." in number):
-        raise InputError(f"{where} {value!r} is not a size: expected {plain} or {named}")
-    return int(Decimal(number) * 1024) if suffix else int(number)
+    integer = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if not integer and (suffix not in ("", unit) or (suffix == "" and "." in number)):
+        raise InputError(f"{where} {preview(value)} is not a size: expected {plain} or {named}")
+    whole, _, fraction = number.partition(".")
+    if integer or len(whole.lstrip("0")) > 16:          # 2^52 has 16 digits: no int() of a long text
+        amount = value if integer else None
+    else:                   # 20 decimals decide the truncated product exactly; 60 digits hold it
+        with localcontext(prec=60):
+            amount = Decimal(f"{whole}.{fraction[:20] or 0}") * (1024 if suffix else 1)
+    if amount is None or amount > MAX_AMOUNT:
+        raise InputError(f"{where} {preview(value)} is larger than 2^52 {'cpu units' if unit == 'vcpu' else 'MiB'}")
+    return int(amount)
 
 
 def _host_ports(mappings: list, mode: str, where: str) -> list[int]:
@@ -422,9 +458,9 @@ def _host_ports(mappings: list, mode: str, where: str) -> list[int]:
 
 
 def _range_size(span, where: str) -> int:
-    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", span, re.ASCII) if isinstance(span, str) else None
+    match = re.fullmatch(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*", span, re.ASCII) if isinstance(span, str) else None
     if not match or not 0 < int(match.group(1)) < int(match.group(2)) <= 65535:
-        raise InputError(f"{where} must be FIRST-LAST with 1 <= FIRST < LAST <= 65535, got {span!r}")
+        raise InputError(f"{where} must be FIRST-LAST with 1 <= FIRST < LAST <= 65535, got {preview(span)}")
     return int(match.group(2)) - int(match.group(1)) + 1
 
 
@@ -461,7 +497,7 @@ def _read_task_definition(document, overrides: _Overrides, warnings: list[str]) 
     lowered = {key.lower(): key for key in document if isinstance(key, str)}
     mistaken = [key for key in _REQUEST_KEYS if key.lower() in lowered]
     if mistaken:
-        raise InputError(f"the task definition has {lowered[mistaken[0].lower()]!r}, a key of run-task / "
+        raise InputError(f"the task definition has {preview(lowered[mistaken[0].lower()])}, a key of run-task / "
                          "create-service requests", hint="pass the request as the request (--request)")
     prefix = ""
     if "taskdefinition" in lowered:                     # the describe / register response
@@ -476,13 +512,14 @@ def _read_task_definition(document, overrides: _Overrides, warnings: list[str]) 
     warnings.extend(found)
     mode = document.get("networkMode") or "bridge"      # bridge: the EC2 default
     if mode not in NETWORK_MODES:
-        raise InputError(f"{what}: {prefix}networkMode must be {', '.join(NETWORK_MODES)}, got {mode!r}")
+        raise InputError(f"{what}: {prefix}networkMode must be {', '.join(NETWORK_MODES)}, got {preview(mode)}")
     containers = document.get("containerDefinitions") or []
     names = [c.get("name") for c in containers]
     by_name = dict(overrides.containers)
     for name in by_name:
         if name not in names:
-            raise InputError(f"the request overrides container {name!r}, which the task definition does not have",
+            raise InputError(f"the request overrides container {preview(name)}, which the task definition "
+                             "does not have",
                              hint=f"its containers: {', '.join(map(str, names)) or 'none'}")
     cpu = memory = gpu = 0
     ports: list[int] = []
@@ -518,7 +555,7 @@ def _read_task_definition(document, overrides: _Overrides, warnings: list[str]) 
                          "constraint type)", hint="distinctInstance goes in the run-task or create-service request")
     family = document.get("family")
     if family is not None and (not isinstance(family, str) or not family):
-        raise InputError(f"{what}: {prefix}family must be a name, got {family!r}")
+        raise InputError(f"{what}: {prefix}family must be a name, got {preview(family)}")
     return _Definition(cpu, memory, gpu, tuple(ports), family, tuple(constraints))
 
 
@@ -552,17 +589,17 @@ def _family(reference, what: str) -> str | None:
     if isinstance(reference, str) and reference.startswith("arn:"):
         _, found, tail = reference.partition(":task-definition/")
         if not found:
-            raise InputError(f"{what}: taskDefinition {reference!r} is not a task definition ARN "
+            raise InputError(f"{what}: taskDefinition {preview(reference)} is not a task definition ARN "
                              "(arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)")
     family = tail.split(":", 1)[0] if isinstance(tail, str) else ""
     if not family.strip():
-        raise InputError(f"{what}: taskDefinition must be FAMILY, FAMILY:REVISION or an ARN, got {reference!r}")
+        raise InputError(f"{what}: taskDefinition must be FAMILY, FAMILY:REVISION or an ARN, got {preview(reference)}")
     return family
 
 
 def _count(value, key: str, what: str) -> int | None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise InputError(f"{what}: {key} must be a non-negative integer, got {value!r}")
+        raise InputError(f"{what}: {key} must be a non-negative integer, got {preview(value)}")
     return value
 
 
@@ -592,14 +629,14 @@ def _read_request(document, warnings: list[str]) -> _Asked:
                              hint="placement dry-runs EC2 capacity: use an Auto Scaling group's capacity provider")
     name = document.get("serviceName")
     if service and (not isinstance(name, str) or not name):
-        raise InputError(f"{what}: serviceName must be a name, got {name!r}")
+        raise InputError(f"{what}: serviceName must be a name, got {preview(name)}")
     if document.get("schedulingStrategy") == "DAEMON":
         raise InputError(f"{what}: a DAEMON service runs one task on every instance its constraints allow, "
                          "whatever the count", hint="dry-run a REPLICA service, or a run-task with distinctInstance")
     count = _count(document.get("desiredCount" if service else "count"), "desiredCount" if service else "count", what)
     group = document.get("group")
     if group is not None and (not isinstance(group, str) or not group):
-        raise InputError(f"{what}: group must be a name, got {group!r}")
+        raise InputError(f"{what}: group must be a name, got {preview(group)}")
     if service:
         group = f"service:{name}"
     overrides = document.get("overrides") or {}
@@ -639,7 +676,7 @@ def strategy_warnings(strategies, fleet) -> list[RequestWarning]:
         if isinstance(strategy, Spread) and not strategy.per_instance and strategy.attribute not in names:
             close = difflib.get_close_matches(strategy.attribute, list(names), n=1)
             out.append(RequestWarning(
-                f"no instance has attribute {strategy.attribute!r}, so {strategy} puts every task in one bucket"
+                f"no instance has attribute {preview(strategy.attribute)}, so {strategy} puts every task in one bucket"
                 + (f"; did you mean attribute:{close[0]}?" if close else "")))
     return out
 
@@ -689,8 +726,8 @@ def resolve_request(request=None, task_definition=None, *, count=None, cpu=None,
 
     family = (asked.family if asked else None) or (defined.family if defined else None)
     if asked and defined and asked.family and defined.family and asked.family != defined.family:
-        warnings.append(f"the request runs task definition family {asked.family!r}, but the task definition "
-                        f"given is of family {defined.family!r}; reading its resources anyway")
+        warnings.append(f"the request runs task definition family {preview(asked.family)}, but the task definition "
+                        f"given is of family {preview(defined.family)}; reading its resources anyway")
     group = group or (asked.group if asked else None) or (f"family:{family}" if family else None)
     if not isinstance(group, str) or not group:
         raise InputError("no task group: pass --group, or a request or task definition that names one",
@@ -707,12 +744,12 @@ def resolve_request(request=None, task_definition=None, *, count=None, cpu=None,
                          hint="cpu in units (1024 = 1 vCPU), memory in MiB")
     gpu = gpu if gpu is not None else (defined.gpu if defined else 0)
     if isinstance(ports, (str, bytes)) or not hasattr(ports, "__iter__"):
-        raise InputError(f"ports must be a list, got {ports!r}")
+        raise InputError(f"ports must be a list, got {preview(ports)}")
     demand = Demand(cpu, memory, gpu, tuple(ports) or (defined.ports if defined else ()))
 
     count = count if count is not None else (asked.count if asked and asked.count is not None else 1)
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
-        raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
+        raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {preview(count)}")
     if asked and asked.service is None and count > MAX_RUN_TASK_COUNT:
         warnings.append(f"count {count} is above ECS's limit of {MAX_RUN_TASK_COUNT} tasks per run-task call; "
                         f"placing {count} anyway (ECS would refuse the call)")

@@ -14,9 +14,9 @@ import os
 
 import numpy as np
 
-from placement.errors import InputError
+from placement.errors import InputError, preview
 from placement.place.indexes import Indexes, Kind
-from placement.place.requests import MAX_TASKS, Random, Spread, check_request, ecs_service_default
+from placement.place.requests import MAX_TASKS, Random, Spread, check_request, ecs_service_default, listed, seed_value
 from placement.place.result import Stop, StopResult
 
 
@@ -24,9 +24,11 @@ def select_to_stop(indexes: Indexes, group: str, count: int, strategies=None, se
     if not isinstance(group, str) or not group:
         raise InputError("scale-in needs the task group, e.g. service:web")
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
-        raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
-    strategies = tuple(strategies) if strategies else tuple(ecs_service_default())
+        raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {preview(count)}")
+    strategies = listed(strategies, "strategies") if strategies is not None else ()
+    strategies = strategies or tuple(ecs_service_default())
     check_request((), strategies)
+    seed = seed_value(seed)
     state = indexes.state
     state.sync()
     kind = Kind(state, indexes.masks, group, (), strategies, stop=True)
