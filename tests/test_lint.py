@@ -468,8 +468,7 @@ def fleet_for(texts) -> Fleet:
     """A fleet the expressions were written for: every attribute, value, group and id they
     name is on some instances, and beside each a value none of them names, so that no clause
     selects all or nothing of it."""
-    from placement.explain.lint import leaves
-    from placement.lang.ir import Kind, Match, OneOf, Order
+    from placement.lang.ir import Kind, Match, OneOf, Order, leaves
     values: dict[str, list[str]] = {}
     groups, ids = [], []
     for text in texts:

@@ -4,7 +4,7 @@ import pytest
 from placement.errors import QuerySyntaxError, Span
 from placement.lang import ast
 from placement.lang.ast import Op
-from placement.lang.parser import MAX_NESTING, parse
+from placement.lang.parser import parse
 
 
 def canonical(text: str) -> str:
@@ -146,19 +146,6 @@ def test_length_limit_is_2000_and_can_be_raised():
     error = syntax_error(text + "x")
     assert error.span == Span(2000, 2001)
     parse(text + "x", max_length=2001)
-
-
-@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 10_000])
-def test_deep_nesting_is_a_clear_error_not_a_recursion_error(depth):
-    for text in ("(" * depth + "a exists" + ")" * depth, "not(" * depth + "a exists" + ")" * depth,
-                 "!" * depth + "a exists"):
-        error = syntax_error(text, max_length=len(text))
-        assert "nests more than" in error.message
-
-
-def test_nesting_just_under_the_limit_parses():
-    depth = MAX_NESTING - 2
-    assert parse("(" * depth + "a exists" + ")" * depth) == parse("a exists")
 
 
 def test_long_flat_chains_do_not_recurse():

@@ -21,7 +21,7 @@ import numpy as np
 from placement.engine.kernels import ColumnType, GroupMode, NodeKind, Program
 from placement.engine.plan import All, Any, ColumnTest, Const, GroupTest, Node, Plan, TracePlan
 from placement.fleet.columns import Columns, DictionaryColumn
-from placement.lang import intervals, ir
+from placement.lang import intervals, ir, trees
 from placement.lang.ir import Kind
 from placement.lang.patterns import compile_pattern
 from placement.values import INT_MAX, parse_number
@@ -72,25 +72,29 @@ def _spec(kind, column_type=0, invert=False, value=False, column=None, lo=None, 
     return (kind, column_type, invert, value, column, lo, span, table, offsets, group_codes, mode, list(children))
 
 
-def _emit(node: Node, columns: Columns, specs: list, notes: list[str], state=None) -> int:
-    index = len(specs)
-    specs.append(None)                      # preorder: the parent's slot comes first
-    if isinstance(node, (All, Any)):
-        children = [_emit(o, columns, specs, notes, state) for o in node.operands]
-        specs[index] = _spec(NodeKind.NODE_ALL if isinstance(node, All) else NodeKind.NODE_ANY, children=children)
-        return index
-    if isinstance(node, Const):
-        specs[index], note = _spec(NodeKind.NODE_CONST, value=node.value), "const"
-    elif isinstance(node, GroupTest) and state is not None:
-        specs[index], note = _placed_group_spec(node, state, specs)
-    elif isinstance(node, GroupTest):
-        specs[index], note = _group_spec(node, columns)
-    elif node.field.kind is Kind.RUNNING_TASKS and state is not None:
-        specs[index], note = _count_spec(intervals.of(node.expr), state.running), "runningTasksCount: placed state"
-    else:
-        specs[index], note = _leaf_spec(node, columns)
-    notes.append(f"#{index} {note}")
-    return index
+def _emit(root: Node, columns: Columns, specs: list, notes: list[str], state=None) -> None:
+    """The kernel's nodes in preorder: a parent's slot comes first, its children follow."""
+    index_at: list[int] = []                # preorder position -> index in specs
+    for node, parent in trees.preorder(root):
+        index = len(specs)
+        index_at.append(index)
+        if parent is not None:
+            specs[index_at[parent]][11].append(index)
+        if isinstance(node, (All, Any)):
+            specs.append(_spec(NodeKind.NODE_ALL if isinstance(node, All) else NodeKind.NODE_ANY))
+            continue
+        specs.append(None)
+        if isinstance(node, Const):
+            specs[index], note = _spec(NodeKind.NODE_CONST, value=node.value), "const"
+        elif isinstance(node, GroupTest) and state is not None:
+            specs[index], note = _placed_group_spec(node, state, specs)
+        elif isinstance(node, GroupTest):
+            specs[index], note = _group_spec(node, columns)
+        elif node.field.kind is Kind.RUNNING_TASKS and state is not None:
+            specs[index], note = _count_spec(intervals.of(node.expr), state.running), "runningTasksCount: placed state"
+        else:
+            specs[index], note = _leaf_spec(node, columns)
+        notes.append(f"#{index} {note}")
 
 
 def _leaf_spec(node: ColumnTest | GroupTest, columns: Columns):
@@ -149,7 +153,7 @@ def _ranges_spec(column, column_type: int, runs, invert: bool):
 
 
 def _numeric_spec(node: ColumnTest, columns: Columns):
-    keys = intervals.intersect(intervals.of(node.expr), intervals.EVERYTHING)
+    keys = intervals.of(node.expr)
     if not keys or keys == intervals.EVERYTHING:
         return _spec(NodeKind.NODE_CONST, value=bool(keys)), f"const {bool(keys)} for {node.field}"
     if node.field.kind is Kind.RUNNING_TASKS:
@@ -172,7 +176,6 @@ def _numeric_spec(node: ColumnTest, columns: Columns):
 
 def _count_spec(keys, counts: np.ndarray):
     """Ranges over an int64 count (never negative) that ``keys`` selects."""
-    keys = intervals.intersect(keys, intervals.EVERYTHING)
     if not keys or keys == intervals.EVERYTHING:
         return _spec(NodeKind.NODE_CONST, value=bool(keys))
     outside = intervals.complement(keys)
@@ -260,32 +263,35 @@ def dictionary_table(expr: ir.Expr, column: DictionaryColumn) -> np.ndarray:
 def _on_dictionary(expr: ir.Expr, column: DictionaryColumn) -> tuple[np.ndarray, bool, bool]:
     """``expr`` on each dictionary entry, on an absent value and on a value-less one."""
     size = len(column.dictionary)
-    if isinstance(expr, ir.Const):
-        return np.full(size, expr.value), expr.value, expr.value
-    if isinstance(expr, ir.Not):
-        truth, absent, valueless = _on_dictionary(expr.operand, column)
-        return ~truth, not absent, not valueless
-    if isinstance(expr, (ir.And, ir.Or)):
-        parts = [_on_dictionary(o, column) for o in expr.operands]
-        every = isinstance(expr, ir.And)
-        combine, fold = (np.logical_and, all) if every else (np.logical_or, any)
-        return (functools.reduce(combine, (p[0] for p in parts)), fold(p[1] for p in parts),
-                fold(p[2] for p in parts))
-    if isinstance(expr, ir.Exists):        # values and value-less exist; absent does not
-        return np.full(size, expr.present), not expr.present, expr.present
-    truth = np.zeros(size, dtype=bool)
-    if isinstance(expr, ir.OneOf):
-        for value in expr.values:
-            code = column.code_of(value)
-            if code is not None:
-                truth[code if code < column.absent_code else code - 2] = True
-    elif isinstance(expr, ir.Match):
-        truth = _matches(column, expr.pattern)
-    else:
-        truth = _COMPARE[expr.op](_numbers(column), expr.value)
-    if getattr(expr, "negated", False):
-        truth = ~truth
-    return truth, False, False             # absent and value-less stay false: the absent rule
+
+    def truth(node: ir.Expr, parts: list[tuple[np.ndarray, bool, bool]]) -> tuple[np.ndarray, bool, bool]:
+        if isinstance(node, ir.Const):
+            return np.full(size, node.value), node.value, node.value
+        if isinstance(node, ir.Not):
+            values, absent, valueless = parts[0]
+            return ~values, not absent, not valueless
+        if isinstance(node, (ir.And, ir.Or)):
+            every = isinstance(node, ir.And)
+            combine, fold = (np.logical_and, all) if every else (np.logical_or, any)
+            return (functools.reduce(combine, (p[0] for p in parts)), fold(p[1] for p in parts),
+                    fold(p[2] for p in parts))
+        if isinstance(node, ir.Exists):        # values and value-less exist; absent does not
+            return np.full(size, node.present), not node.present, node.present
+        values = np.zeros(size, dtype=bool)
+        if isinstance(node, ir.OneOf):
+            for value in node.values:
+                code = column.code_of(value)
+                if code is not None:
+                    values[code if code < column.absent_code else code - 2] = True
+        elif isinstance(node, ir.Match):
+            values = _matches(column, node.pattern)
+        else:
+            values = _COMPARE[node.op](_numbers(column), node.value)
+        if getattr(node, "negated", False):
+            values = ~values
+        return values, False, False            # absent and value-less stay false: the absent rule
+
+    return trees.fold(expr, truth)
 
 
 def _matches(column: DictionaryColumn, pattern: str) -> np.ndarray:

@@ -16,9 +16,9 @@ import functools
 from dataclasses import dataclass
 
 from placement.errors import Span
-from placement.lang import ir
+from placement.lang import ir, trees
 from placement.lang.ir import Field, Kind
-from placement.lang.simplify import simplify, single_field
+from placement.lang.simplify import reads_of, scalar, simplify
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,15 @@ class GroupTest:
     invert: bool = False
 
 
-@dataclass(frozen=True)
-class All:
+@dataclass(frozen=True, eq=False, repr=False)
+class All(trees.Compound):
+    CHILDREN = "operands"
     operands: tuple["Node", ...]
 
 
-@dataclass(frozen=True)
-class Any:
+@dataclass(frozen=True, eq=False, repr=False)
+class Any(trees.Compound):
+    CHILDREN = "operands"
     operands: tuple["Node", ...]
 
 
@@ -63,37 +65,41 @@ class Plan:
     def explain(self) -> str:
         """The plan as an indented listing, one line per node."""
         lines = [f"plan: {self.text}"]
-        _describe(self.root, 1, lines)
+        levels: list[int] = []
+        for node, parent in trees.preorder(self.root):
+            levels.append(1 if parent is None else levels[parent] + 1)
+            lines.append("  " * levels[-1] + _describe(node))
         return "\n".join(lines)
 
 
-def _describe(node: Node, level: int, lines: list[str]) -> None:
-    pad = "  " * level
+def _describe(node: Node) -> str:
     if isinstance(node, Const):
-        lines.append(f"{pad}const {'true' if node.value else 'false'}")
-    elif isinstance(node, ColumnTest):
-        lines.append(f"{pad}column {node.field}: {ir.to_text(node.expr)}")
-    elif isinstance(node, GroupTest):
+        return f"const {'true' if node.value else 'false'}"
+    if isinstance(node, ColumnTest):
+        return f"column {node.field}: {ir.to_text(node.expr)}"
+    if isinstance(node, GroupTest):
         text = ir.to_text(node.leaf)
-        lines.append(f"{pad}groups {'not(' + text + ')' if node.invert else text}")
-    else:
-        lines.append(f"{pad}{'all' if isinstance(node, All) else 'any'}  (stops when a block is decided)")
-        for operand in node.operands:
-            _describe(operand, level + 1, lines)
+        return f"groups {'not(' + text + ')' if node.invert else text}"
+    return f"{'all' if isinstance(node, All) else 'any'}  (stops when a block is decided)"
 
 
 def to_plan(expr: ir.Expr) -> Node:
-    if isinstance(expr, ir.Const):
-        return Const(expr.value)
-    field = single_field(expr)
-    if field is not None:
-        return ColumnTest(field, expr)
-    if isinstance(expr, ir.Not):                 # after simplify, only over a leaf
-        return GroupTest(expr.operand, invert=True)
-    if isinstance(expr, (ir.And, ir.Or)):
-        operands = tuple(to_plan(o) for o in expr.operands)
-        return All(operands) if isinstance(expr, ir.And) else Any(operands)
-    return GroupTest(expr)
+    """Bottom-up, carrying what each subtree reads: a subtree on one scalar field becomes one
+    ``ColumnTest`` (what its operands became is dropped)."""
+    def build(node: ir.Expr, operands: list[tuple]) -> tuple:
+        read = reads_of(node, [r for r, _ in operands])
+        field = scalar(read)
+        if isinstance(node, ir.Const):
+            return read, Const(node.value)
+        if field is not None:
+            return read, ColumnTest(field, node)
+        if isinstance(node, ir.Not):             # after simplify, only over a leaf
+            return read, GroupTest(node.operand, invert=True)
+        if isinstance(node, (ir.And, ir.Or)):
+            kids = tuple(p for _, p in operands)
+            return read, All(kids) if isinstance(node, ir.And) else Any(kids)
+        return read, GroupTest(node)
+    return trees.fold(expr, build)[1]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -145,30 +151,29 @@ class TracePlan:
 
 
 def trace_plan(expr: ir.Expr, source: str) -> TracePlan:
-    """The trace plan of a *checked* (unsimplified) expression whose spans point into ``source``.
-    Recursive: the parser bounds nesting (``MAX_NESTING``) far below Python's recursion limit."""
+    """The trace plan of a *checked* (unsimplified) expression whose spans point into ``source``."""
     pairs = _paren_pairs(source)
-    nodes: list[TraceNode | None] = []
-
-    def visit(expr: ir.Expr) -> int:
-        index = len(nodes)
-        nodes.append(None)
-        if isinstance(expr, ir.Not):
-            kind, operands = "not", (expr.operand,)
-        elif isinstance(expr, (ir.And, ir.Or)):
-            kind, operands = ("and" if isinstance(expr, ir.And) else "or"), expr.operands
+    order = list(trees.preorder(expr))
+    kids: list[list[int]] = [[] for _ in order]
+    for position, (_, parent) in enumerate(order):
+        if parent is not None:
+            kids[parent].append(position)
+    written = [node.span if node.span is not None else Span(0, len(source)) for node, _ in order]
+    balanced: list[Span | None] = [None] * len(order)
+    for position in reversed(range(len(order))):         # children before their parent
+        inner = [(written[k], balanced[k]) for k in kids[position]]
+        balanced[position] = _balanced(written[position], inner, pairs)
+    nodes = []
+    for position, (node, _) in enumerate(order):
+        if isinstance(node, ir.Not):
+            kind, test = "not", None
+        elif isinstance(node, (ir.And, ir.Or)):
+            kind, test = ("and" if isinstance(node, ir.And) else "or"), None
         else:
-            kind, operands = "simple", ()
-        kids = tuple(visit(o) for o in operands)
-        test = None
-        if kind == "simple":
-            test = (Const(expr.value) if isinstance(expr, ir.Const) else GroupTest(expr)
-                    if expr.field.kind is Kind.TASK_GROUP else ColumnTest(expr.field, expr))
-        span = expr.span if expr.span is not None else Span(0, len(source))
-        nodes[index] = TraceNode(index, kind, _balanced(span, pairs), expr, kids, test)
-        return index
-
-    visit(expr)
+            kind = "simple"
+            test = (Const(node.value) if isinstance(node, ir.Const) else GroupTest(node)
+                    if node.field.kind is Kind.TASK_GROUP else ColumnTest(node.field, node))
+        nodes.append(TraceNode(position, kind, balanced[position], node, tuple(kids[position]), test))
     return TracePlan(source, tuple(nodes))
 
 
@@ -194,11 +199,23 @@ def _paren_pairs(source: str) -> dict[int, int]:
     return pairs
 
 
-def _balanced(span: Span, pairs: dict[int, int]) -> Span:
-    """``span`` widened until every parenthesis in it has its partner in it."""
+def _balanced(span: Span, inner: list[tuple[Span, Span]], pairs: dict[int, int]) -> Span:
+    """``span`` widened to the partner of every parenthesis in it. ``inner`` holds the spans of
+    the node's children, as written and widened: their parentheses are already accounted for, so
+    only the text between them is read, and each character of the source is read once per tree."""
     start, end = span.start, span.end
-    for at in range(span.start, span.end):
-        partner = pairs.get(at)
-        if partner is not None:
-            start, end = min(start, partner), max(end, partner + 1)
+
+    def widen(first: int, stop: int) -> None:
+        nonlocal start, end
+        for at in range(first, stop):
+            partner = pairs.get(at)
+            if partner is not None:
+                start, end = min(start, partner), max(end, partner + 1)
+
+    at = span.start
+    for written, widened in inner:
+        widen(at, written.start)
+        start, end = min(start, widened.start), max(end, widened.end)
+        at = max(at, written.end)
+    widen(at, span.end)
     return Span(start, end)

@@ -37,6 +37,13 @@ with a fleet (read from its column dictionaries, never from instance records)
   contradiction or tautology (already reported), ``task:group`` clauses on a fleet without tasks,
   and a compound clause whose own operand was reported already.
 - ``!=`` on ``task:group`` counts instances running no task as lacking it (SPEC 1.5's decision).
+- A hint that rewrites the and / or around a clause (the clause left out) is given only when that
+  and / or is written in at most 2,000 characters; a longer one (a raised limit) gets the advice
+  to leave the clause out instead, as every clause's hint would repeat the whole expression.
+
+Lint works at any depth in n log n: which parts the optimiser decides comes from one pass of
+``simplify.constant_parts``, and the clause rule reads every node's count from one trace of the
+expression as written (the kernel's trace mode, as ``explain`` does).
 """
 from __future__ import annotations
 
@@ -53,7 +60,9 @@ from placement.lang import ast, ir
 from placement.lang.ast import Op
 from placement.lang.check import check
 from placement.lang.ir import Kind
-from placement.lang.simplify import simplify, single_field
+from placement.lang.parser import DEFAULT_MAX_LENGTH
+from placement.lang.simplify import constant_parts, simplify, single_field
+from placement.lang.trees import preorder
 
 _NEGATIVE = {Op.NE: Op.EQ, Op.NOT_IN: Op.IN, Op.NOT_MATCHES: Op.MATCHES}
 _STRING_KINDS = (Kind.ATTRIBUTE, Kind.INSTANCE_ID, Kind.TASK_GROUP)
@@ -65,18 +74,6 @@ _RANK = {code: k for k, code in enumerate((
     "clause-selects-everything", "contradiction", "tautology"))}
 
 
-def leaves(expr: ir.Expr) -> Iterator[ir.Leaf]:
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ir.And, ir.Or)):
-            stack.extend(reversed(node.operands))
-        elif isinstance(node, ir.Not):
-            stack.append(node.operand)
-        elif not isinstance(node, ir.Const):
-            yield node
-
-
 def lint(predicate, fleet: Fleet | None = None) -> list[Problem]:
     """The findings of SPEC 1.6 about ``predicate`` (a compiled ``Predicate``), with ``fleet``
     the fleet-aware ones too, inner before outer and left to right."""
@@ -85,7 +82,7 @@ def lint(predicate, fleet: Fleet | None = None) -> list[Problem]:
     for comparison in _comparisons(predicate.tree):
         found.extend(linter.comparison(comparison))
     if fleet is not None:
-        found.extend(linter.clauses(predicate.tree, linter.decided))
+        found.extend(linter.clauses(predicate))
     found.sort(key=lambda p: (p.span.end, -p.span.start, _RANK.get(p.code, 99)))
     return found
 
@@ -115,7 +112,7 @@ class _Field:
 class _Linter:
     def __init__(self, source: str, fleet: Fleet | None):
         self.source = source
-        self.decided: list[Span] = []      # what the optimiser decided: the clause rule stays out
+        self.decided: set[Span] = set()    # what the optimiser decided: the clause rule stays out
         self.fleet = fleet
         self.columns = fleet.columns if fleet is not None else None
         self.total = len(fleet) if fleet is not None else 0
@@ -172,19 +169,20 @@ class _Linter:
     def constants(self, expr: ir.Expr) -> Iterator[Problem]:
         """Parts the optimiser decides without looking at an instance: the outermost ones only
         (a contradiction inside a contradiction is one finding)."""
+        verdicts = constant_parts(expr)
         stack: list[tuple[ir.Expr, ir.Expr | None]] = [(expr, None)]
         while stack:
             node, parent = stack.pop()
-            verdict = simplify(node)
-            if isinstance(verdict, ir.Const):
-                yield self.constant(node, parent, verdict.value)
+            verdict = verdicts.get(id(node))
+            if verdict is not None:
+                yield self.constant(node, parent, verdict)
             elif isinstance(node, (ir.And, ir.Or)):
                 stack.extend((o, node) for o in reversed(node.operands))
             elif isinstance(node, ir.Not):
                 stack.append((node.operand, node))
 
     def constant(self, node: ir.Expr, parent: ir.Expr | None, value: bool) -> Problem:
-        self.decided.append(node.span)
+        self.decided.add(node.span)
         span = node.span
         part = node
         consequence = ""
@@ -197,9 +195,8 @@ class _Linter:
         text = ir.to_text(part)
         if value:
             message = f"{text} is true on every instance (a tautology){consequence}"
-            if isinstance(parent, ir.And):
-                rest = [o for o in parent.operands if o is not node]
-                hint = ir.to_text(rest[0] if len(rest) == 1 else ir.And(tuple(rest)))
+            if isinstance(parent, ir.And) and _rewritable(parent):
+                hint = ir.to_text(_without(parent, node))
             else:
                 hint = "leave it out: every instance satisfies it"
             return Problem(message, span, hint=hint, code="tautology")
@@ -216,9 +213,8 @@ class _Linter:
                 rest = [o for o in node.operands if o not in part.operands]
                 hint = ir.to_text(ir.And((joined, *rest)))
             message += "; did you mean or?"
-        elif isinstance(parent, ir.Or):
-            rest = [o for o in parent.operands if o is not node]
-            hint = ir.to_text(rest[0] if len(rest) == 1 else ir.Or(tuple(rest)))
+        elif isinstance(parent, ir.Or) and _rewritable(parent):
+            hint = ir.to_text(_without(parent, node))
         return Problem(message, span, hint=hint, code="contradiction")
 
     # -- one simple expression ------------------------------------------------------------
@@ -391,46 +387,45 @@ class _Linter:
 
     # -- clauses decided by the fleet -----------------------------------------------------
 
-    def clauses(self, tree: ast.Expr, decided: list[Span]) -> Iterator[Problem]:
+    def clauses(self, predicate) -> Iterator[Problem]:
+        """Operands of and / or that select every instance or none. Every node's count comes
+        from one trace of the expression as written (``explain``'s), and the checked IR has one
+        node per AST node in the same preorder, so position ``i`` of both walks is one node."""
+        tree = predicate.tree
         if not self.total or isinstance(tree, (ast.Comparison, ast.Not)):
             return
-        from placement.engine.bind import bind
-        from placement.engine.plan import plan
-        # post-order over the operands of and / or: a clause after the clauses inside it
-        order: list[tuple[ast.Expr, ast.Expr]] = []
-        stack: list[tuple[ast.Expr, ast.Expr | None, bool]] = [(tree, None, False)]
-        while stack:
-            node, parent, done = stack.pop()
-            if done:
-                if parent is not None:
-                    order.append((node, parent))
+        from placement.engine.bind import bind_trace
+        from placement.engine.plan import trace_plan
+        traced = trace_plan(predicate.ir, predicate.source)
+        counts = bind_trace(traced, self.columns).counts().tolist()
+        order = list(preorder(tree))
+        inside = [False] * len(order)           # in a part the optimiser decided (reported already)
+        for position, (node, parent) in enumerate(order):
+            inside[position] = node.span in self.decided or (parent is not None and inside[parent])
+        reads_groups = [False] * len(order)     # has a task:group leaf
+        reported_below = [False] * len(order)   # holds a clause reported here
+        for position in reversed(range(len(order))):          # children before their parent
+            node, parent = order[position]
+            kids = traced.nodes[position].children
+            reads_groups[position] = any(reads_groups[k] for k in kids) or (
+                isinstance(node, ast.Comparison) and node.subject == "task:group")
+            below = any(reported_below[k] for k in kids)
+            reported_below[position] = below
+            if parent is None or not isinstance(order[parent][0], (ast.And, ast.Or)) or below or inside[position]:
                 continue
-            stack.append((node, parent, True))
-            if isinstance(node, ast.Not):
-                stack.append((node.operand, None, False))
-            elif isinstance(node, (ast.And, ast.Or)):
-                stack.extend((o, node, False) for o in reversed(node.operands))
-        inner: dict[int, bool] = {}         # does a node hold a reported clause?
-        for node, parent in order:
-            holds = any(inner.get(id(d)) for d in _descendants(node))
-            if holds or any(s.start <= node.span.start and node.span.end <= s.end for s in decided):
-                inner[id(node)] = holds
+            if not self.has_tasks and reads_groups[position]:
                 continue
-            expr = check(node)
-            if not self.has_tasks and any(leaf.field.kind is Kind.TASK_GROUP for leaf in leaves(expr)):
+            if 0 < counts[position] < self.total:
                 continue
-            count = int(np.count_nonzero(bind(plan(expr), self.columns).run()))
-            if 0 < count < self.total:
-                continue
-            inner[id(node)] = True
-            yield self.decided_clause(node, parent, count == self.total)
+            reported_below[position] = True
+            yield self.decided_clause(node, order[parent][0], counts[position] == self.total)
 
     def decided_clause(self, node: ast.Expr, parent: ast.And | ast.Or, everything: bool) -> Problem:
         text = self.text(node.span)
         n = self.total
         junction = "and" if isinstance(parent, ast.And) else "or"
-        rest = [o for o in parent.operands if o is not node]
-        without = ast.to_text(rest[0] if len(rest) == 1 else type(parent)(tuple(rest), parent.span))
+        without = ast.to_text(_without(parent, node)) if _rewritable(parent) else \
+            f"leave out {text}: the {junction} around it is the same without it"
         if everything:
             selects = f"{text} selects every instance of the fleet ({n})"
             if junction == "and":
@@ -448,16 +443,16 @@ class _Linter:
         return Problem(message, node.span, hint=hint, code="clause-selects-nothing")
 
 
-def _descendants(node: ast.Expr) -> Iterator[ast.Expr]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, ast.Not):
-            yield current.operand
-            stack.append(current.operand)
-        elif isinstance(current, (ast.And, ast.Or)):
-            yield from current.operands
-            stack.extend(current.operands)
+def _rewritable(junction: ast.Expr | ir.Expr) -> bool:
+    """Whether a hint may spell out ``junction`` rewritten: not when it is longer than an ECS
+    expression may be, as each of its clauses would repeat the whole of it."""
+    return junction.span is None or junction.span.end - junction.span.start <= DEFAULT_MAX_LENGTH
+
+
+def _without(junction, node):
+    """The and / or ``junction`` (AST or IR) without its operand ``node``."""
+    rest = tuple(o for o in junction.operands if o is not node)
+    return rest[0] if len(rest) == 1 else type(junction)(rest, junction.span)
 
 
 def _deciding_group(node: ir.And | ir.Or, value: bool) -> list[ir.Expr] | None:

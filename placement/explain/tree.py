@@ -31,7 +31,6 @@ by their position in the fleet (an int; from the command line, digits that name 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -40,7 +39,7 @@ import numpy as np
 from placement.errors import InputError, Span
 from placement.fleet.columns import Columns
 from placement.fleet.model import Fleet
-from placement.lang import ir
+from placement.lang import ir, trees
 from placement.lang.ast import literal_text
 from placement.lang.ir import Kind
 from placement.values import ABSENT, INT_ABSENT, VALUELESS, format_micros, format_version, unpack_version
@@ -77,13 +76,16 @@ class Actual:
         return literal_text(self.value) if isinstance(self.value, str) else str(self.value)
 
 
-@dataclass(frozen=True)
-class Node:
-    """One node of the expression as written, with what the fleet made of it."""
+@dataclass(frozen=True, eq=False, repr=False)
+class Node(trees.Compound):
+    """One node of the expression as written, with what the fleet made of it. The node keeps the
+    source, not its own text: the texts of a deep tree's nodes nest, and together would be
+    length x depth characters."""
 
+    CHILDREN = "children"
     id: int                         # preorder position: the trace plan's and the kernel's node id
     kind: str                       # "and" | "or" | "not" | "simple"
-    text: str                       # the source text of the node, as written
+    source: str = field(repr=False)
     span: Span                      # [start, end) of ``text`` in the source
     count: int                      # instances the node is true for
     children: tuple["Node", ...]
@@ -91,14 +93,21 @@ class Node:
     value: bool | None = None       # why: the node's value on the instance
     actual: Actual | None = None    # why, simple nodes: the instance's value of the subject
 
+    @property
+    def text(self) -> str:
+        """The source text of the node, as written."""
+        return self.source[self.span.start:self.span.end]
+
     def to_json(self) -> dict:
-        out: dict = {"kind": self.kind, "text": self.text, "span": self.span.as_list(), "count": self.count}
-        if self.value is not None:
-            out["value"] = self.value
-        if self.actual is not None:
-            out.update(self.actual.to_json())
-        out["children"] = [child.to_json() for child in self.children]
-        return out
+        def document(node: Node, children: list[dict]) -> dict:
+            out: dict = {"kind": node.kind, "text": node.text, "span": node.span.as_list(), "count": node.count}
+            if node.value is not None:
+                out["value"] = node.value
+            if node.actual is not None:
+                out.update(node.actual.to_json())
+            out["children"] = children
+            return out
+        return trees.fold(self, document)
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ class Explanation:
         """The expression drawn as a tree, a count per node (``120/200``); for ``why`` a first line
         naming the instance, and per node true / false and, on simple nodes, the actual value."""
         rows: list[tuple[str, str, str, str]] = []
-        _rows(self.tree, "", "", self.total, rows)
+        _rows(self.tree, self.total, rows)
         width = min(max(len(r[0]) for r in rows), 72)
         count_width = max(len(r[1]) for r in rows)
         lines = []
@@ -159,16 +168,19 @@ class Explanation:
         return "\n".join(lines)
 
 
-def _rows(node: Node, lead: str, prefix: str, total: int, rows: list) -> None:
-    """Depth-first, with box-drawing prefixes: ``lead`` for this line, ``prefix`` for the children."""
-    label = node.kind if node.kind != "simple" else node.text.replace("\n", " ").replace("\r", " ")
-    rows.append((lead + label, f"{node.count}/{total}",
-                 "" if node.value is None else ("true" if node.value else "false"),
-                 node.actual.text() if node.actual is not None else ""))
-    for i, child in enumerate(node.children):
-        last = i == len(node.children) - 1
-        branch, below = ("└── ", "    ") if last else ("├── ", "│   ")
-        _rows(child, prefix + branch, prefix + below, total, rows)
+def _rows(tree: Node, total: int, rows: list) -> None:
+    """Depth-first, with box-drawing prefixes: ``lead`` for a node's line, ``prefix`` for its children's."""
+    stack = [(tree, "", "")]
+    while stack:
+        node, lead, prefix = stack.pop()
+        label = node.kind if node.kind != "simple" else node.text.replace("\n", " ").replace("\r", " ")
+        rows.append((lead + label, f"{node.count}/{total}",
+                     "" if node.value is None else ("true" if node.value else "false"),
+                     node.actual.text() if node.actual is not None else ""))
+        last = len(node.children) - 1
+        for i, child in reversed(list(enumerate(node.children))):
+            branch, below = ("└── ", "    ") if i == last else ("├── ", "│   ")
+            stack.append((child, prefix + branch, prefix + below))
 
 
 def _short(arn: str) -> str:
@@ -193,7 +205,7 @@ def _build(bound, counts: np.ndarray, values: np.ndarray | None = None, row: int
     for node in reversed(plan.nodes):
         value = None if values is None else bool(values[node.id])
         actual = actual_value(node.expr, bound.columns, row) if row is not None and node.kind == "simple" else None
-        built[node.id] = Node(node.id, node.kind, plan.text(node), node.span, counts[node.id],
+        built[node.id] = Node(node.id, node.kind, plan.source, node.span, counts[node.id],
                               tuple(built.pop(kid) for kid in node.children), node.expr, value, actual)
     return built[0]
 

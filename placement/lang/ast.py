@@ -3,7 +3,8 @@
 Nodes are frozen dataclasses. Every node carries the ``Span`` of the text it came from; spans
 (and whether a literal was quoted) are left out of equality, so ``parse(to_text(tree)) == tree``
 compares meaning-bearing structure only. ``and`` / ``or`` are n-ary as written: a chain is one
-node, a parenthesised compound inside another compound stays a nested node.
+node, a parenthesised compound inside another compound stays a nested node. Compound nodes
+compare, hash and print without recursion (``placement.lang.trees``): nesting is not limited.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from placement.errors import Span
+from placement.lang import trees
 
 
 class Op(enum.Enum):
@@ -77,20 +79,23 @@ class Comparison:
     op_span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
-class Not:
+@dataclass(frozen=True, eq=False, repr=False)
+class Not(trees.Compound):
+    CHILDREN = "operand"
     operand: "Expr"
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
-class And:
+@dataclass(frozen=True, eq=False, repr=False)
+class And(trees.Compound):
+    CHILDREN = "operands"
     operands: tuple["Expr", ...]
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
-class Or:
+@dataclass(frozen=True, eq=False, repr=False)
+class Or(trees.Compound):
+    CHILDREN = "operands"
     operands: tuple["Expr", ...]
     span: Span = field(compare=False)
 
@@ -110,15 +115,28 @@ def literal_text(value: str) -> str:
 
 def to_text(node: Expr) -> str:
     """The canonical form: one spelling per operator, ``not(...)``, compounds in compounds parenthesised."""
+    return trees.text(node, _pieces)
+
+
+def _pieces(node: Expr) -> list:
     if isinstance(node, Comparison):
         if node.op.is_unary:
-            return f"{node.subject} {node.op.value}"
+            return [f"{node.subject} {node.op.value}"]
         if node.op.takes_list:
             items = ", ".join(literal_text(a.value) for a in node.args)
-            return f"{node.subject} {node.op.value} [{items}]"
-        return f"{node.subject} {node.op.value} {literal_text(node.args[0].value)}"
+            return [f"{node.subject} {node.op.value} [{items}]"]
+        return [f"{node.subject} {node.op.value} {literal_text(node.args[0].value)}"]
     if isinstance(node, Not):
-        inner = to_text(node.operand)
-        return f"not({inner})"
-    word = " and " if isinstance(node, And) else " or "
-    return word.join(f"({to_text(o)})" if isinstance(o, (And, Or)) else to_text(o) for o in node.operands)
+        return ["not(", node.operand, ")"]
+    return junction_pieces(node.operands, " and " if isinstance(node, And) else " or ", (And, Or))
+
+
+def junction_pieces(operands: tuple, word: str, compounds: tuple[type, ...]) -> list:
+    """The pieces of ``a and b and (c or d)``: operands joined by ``word``, a compound one
+    parenthesised (the AST's and the IR's printers share this)."""
+    pieces: list = []
+    for operand in operands:
+        if pieces:
+            pieces.append(word)
+        pieces.extend(("(", operand, ")") if isinstance(operand, compounds) else (operand,))
+    return pieces

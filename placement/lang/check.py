@@ -9,7 +9,7 @@ import re
 
 from placement import values
 from placement.errors import Problem, QueryTypeError, Span
-from placement.lang import ast, ir
+from placement.lang import ast, ir, trees
 from placement.lang.ast import Op
 from placement.lang.ir import Field, Kind
 from placement.lang.patterns import PatternError, compile_pattern
@@ -60,13 +60,15 @@ class _Checker:
     def fail(self, message: str, span: Span, hint: str | None = None) -> None:
         self.problems.append(Problem(message, span, hint))
 
-    def expr(self, node: ast.Expr) -> ir.Expr | None:
+    def expr(self, tree: ast.Expr) -> ir.Expr | None:
+        return trees.fold(tree, self.node)
+
+    def node(self, node: ast.Expr, operands: list) -> ir.Expr | None:
         if isinstance(node, ast.Comparison):
             return self.comparison(node)
         if isinstance(node, ast.Not):
-            return ir.Not(self.expr(node.operand), node.span)
-        operands = tuple(self.expr(o) for o in node.operands)
-        return (ir.And if isinstance(node, ast.And) else ir.Or)(operands, node.span)
+            return ir.Not(operands[0], node.span)
+        return (ir.And if isinstance(node, ast.And) else ir.Or)(tuple(operands), node.span)
 
     def field(self, node: ast.Comparison) -> Field | None:
         subject, span = node.subject, node.subject_span
@@ -134,5 +136,7 @@ class _Checker:
             hint = None
             if field.kind is Kind.AGENT_CONNECTED and parse(text.lower()) is not None:
                 hint = f"write {text.lower()} in lower case"
+            elif field.kind is Kind.REGISTERED_AT:      # well-formed yet refused: no such day, or out of range
+                hint = "the date must exist, and the instant (offset applied) lie in the years 1 to 9999 UTC"
             self.fail(f"{field} {op.value}: expected {wanted}, got {text!r}", arg.span, hint)
         return value

@@ -7,9 +7,13 @@ written once in ``placement.engine.reference`` (the oracle) and its docstrings h
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from placement.errors import Span
+from placement.lang import trees
+from placement.lang.ast import junction_pieces, literal_text
+from placement.values import format_micros, format_version
 
 
 class Kind(enum.Enum):
@@ -85,20 +89,23 @@ class Const:
     span: Span | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class Not:
+@dataclass(frozen=True, eq=False, repr=False)
+class Not(trees.Compound):
+    CHILDREN = "operand"
     operand: "Expr"
     span: Span | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class And:
+@dataclass(frozen=True, eq=False, repr=False)
+class And(trees.Compound):
+    CHILDREN = "operands"
     operands: tuple["Expr", ...]
     span: Span | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class Or:
+@dataclass(frozen=True, eq=False, repr=False)
+class Or(trees.Compound):
+    CHILDREN = "operands"
     operands: tuple["Expr", ...]
     span: Span | None = field(default=None, compare=False)
 
@@ -107,9 +114,12 @@ Leaf = Exists | OneOf | Match | Order
 Expr = Leaf | Const | Not | And | Or
 
 
+def leaves(expr: Expr) -> Iterator[Leaf]:
+    """The leaves of ``expr`` left to right (constants are not leaves: they read nothing)."""
+    return (node for node, _ in trees.preorder(expr) if not trees.children(node) and not isinstance(node, Const))
+
+
 def _value_text(field: Field, value) -> str:
-    from placement.lang.ast import literal_text
-    from placement.values import format_micros, format_version
     if isinstance(value, bool):
         return "true" if value else "false"
     if field.kind is Kind.AGENT_VERSION:
@@ -126,18 +136,24 @@ def _value_text(field: Field, value) -> str:
 def to_text(node: Expr) -> str:
     """The IR as expression text (``true`` / ``false`` for folded constants): for plans, lint and
     golden files; and/or/not nest like the AST's canonical form."""
+    return trees.text(node, _pieces)
+
+
+def _pieces(node: Expr) -> list:
+    if isinstance(node, Not):
+        return ["not(", node.operand, ")"]
+    if isinstance(node, (And, Or)):
+        return junction_pieces(node.operands, " and " if isinstance(node, And) else " or ", (And, Or))
+    return [_leaf_text(node)]
+
+
+def _leaf_text(node: Leaf | Const) -> str:
     if isinstance(node, Const):
         return "true" if node.value else "false"
-    if isinstance(node, Not):
-        return f"not({to_text(node.operand)})"
-    if isinstance(node, (And, Or)):
-        word = " and " if isinstance(node, And) else " or "
-        return word.join(f"({to_text(o)})" if isinstance(o, (And, Or)) else to_text(o) for o in node.operands)
     subject = str(node.field)
     if isinstance(node, Exists):
         return f"{subject} {'exists' if node.present else '!exists'}"
     if isinstance(node, Match):
-        from placement.lang.ast import literal_text
         return f"{subject} {'!~' if node.negated else '=~'} {literal_text(node.pattern)}"
     if isinstance(node, Order):
         return f"{subject} {node.op} {_value_text(node.field, node.value)}"

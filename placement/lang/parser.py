@@ -2,8 +2,14 @@
 
 Checks run in the order SPEC 1.4 fixes: length limit, template residue, syntax. Lark's errors
 are translated into ``QuerySyntaxError`` with a span and a message written for the person who
-typed the expression; the parse tree is converted to the AST without recursion, so a deeply
-nested expression gets a clear error instead of a ``RecursionError``.
+typed the expression. Every stage walks trees without recursion (SPEC 1.1): the LALR parser
+keeps its own stack, and the parse tree is converted to the AST bottom-up.
+
+One depth limit remains, ``MAX_DEPTH`` levels of and / or / not (parentheses do not count, and
+2,000 characters hold fewer than 2,000 levels, so only a raised length limit can reach it): the
+compiled kernel (``engine/_kernels.pyx``) evaluates nested nodes by recursion in C, about half a
+kilobyte of stack per level, and past some 15,000 levels it overflows a thread's usual 8 MB
+stack. Refusing deeper expressions here gives a syntax error with a span instead of a crash.
 """
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ from placement.lang.patterns import PatternError, compile_pattern
 
 DEFAULT_MAX_LENGTH = 2000      # the ECS API's limit on a memberOf expression
 TOO_LONG = "too-long"           # the code of the length error, so a caller can name its own knob
-MAX_NESTING = 100              # parentheses / not / and / or levels; real expressions use < 10
+TOO_DEEP = "too-deep"
+MAX_DEPTH = 10_000              # and / or / not levels: the kernel's C stack (see above)
 
 _RESIDUE = re.compile(
     r"\$\{[^}]*\}?"                           # ${var.x}   Terraform, CloudFormation Sub, shell
@@ -105,20 +112,15 @@ def _comparison(tree: Tree) -> ast.Comparison:
 
 
 def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
-    """Bottom-up, iterative conversion; every node's nesting depth is checked on the way."""
+    """Bottom-up, iterative conversion (``iter_subtrees`` yields children before parents)."""
     if not isinstance(tree, Tree):
         raise QuerySyntaxError("not an expression", source=text, span=Span(0, len(text)))
     built: dict[int, ast.Expr] = {}
-    depth: dict[int, int] = {}
     extent: dict[int, int] = {}              # where a node's text ends, its closing parentheses included
-    for node in tree.iter_subtrees():        # children always come before their parent
+    depth: dict[int, int] = {}               # and / or / not levels at and below a node
+    for node in tree.iter_subtrees():
         kids = [c for c in node.children if isinstance(c, Tree)]
-        level = 1 + max((depth[id(k)] for k in kids), default=0)
-        if level > MAX_NESTING:
-            raise QuerySyntaxError(
-                f"expression nests more than {MAX_NESTING} levels deep",
-                source=text, span=Span(_edge_token(node, 0).start_pos, len(text)), hint="simplify the expression")
-        depth[id(node)] = level
+        below = max((depth[id(k)] for k in kids), default=0)
         if node.data in ("single", "listed", "unary"):
             result: ast.Expr = _comparison(node)
         elif node.data == "group":
@@ -129,11 +131,19 @@ def _to_ast(tree: Tree | Token, text: str) -> ast.Expr:
             operand = built[id(kids[0])]
             end = extent.get(id(kids[0]), operand.span.end)
             result = ast.Not(operand, Span(node.children[0].start_pos, end))   # not(...) with its ')'
+            below += 1
         else:
             operands = tuple(built[id(k)] for k in kids)
             span = operands[0].span.cover(operands[-1].span)
             result = (ast.And if node.data == "and_expr" else ast.Or)(operands, span)
+            below += 1
+        if below > MAX_DEPTH:
+            message = f"expression nests more than {MAX_DEPTH:,} levels of and / or / not"
+            raise QuerySyntaxError(message, source=text, problems=(Problem(
+                message, result.span, code=TOO_DEEP,
+                hint="the compiled engine evaluates at most that many levels; parentheses alone do not count"),))
         built[id(node)] = result
+        depth[id(node)] = below
     return built[id(tree)]
 
 

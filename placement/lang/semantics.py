@@ -1,15 +1,16 @@
 """What one leaf means on one value (SPEC 1.5), written once.
 
-The reference evaluator applies it per instance; ``simplify`` applies it to representative
-values to find contradictions; ``bind`` applies it once per dictionary entry to build the
-lookup tables the kernels gather from. A leaf on an absent value is false except ``!exists``;
+The reference evaluator applies it per instance; ``simplify`` applies it to the values that
+tell a leaf's cases apart (absent, value-less, each literal, any other value) to find
+contradictions; ``bind`` applies it once per dictionary entry to build the lookup tables the
+kernels gather from. A leaf on an absent value is false except ``!exists``;
 a value-less attribute exists but every value comparison on it, negative ones included, is false.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from placement.lang import ir
+from placement.lang import ir, trees
 from placement.lang.ir import Kind
 from placement.lang.patterns import full_match
 from placement.values import ABSENT, VALUELESS, parse_number
@@ -19,21 +20,18 @@ _ORDER = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 
 
 def combine(expr: ir.Expr, leaf_value: Callable[[ir.Leaf], bool]) -> bool:
-    """``expr`` as plain boolean logic over ``leaf_value`` of each leaf."""
-    if isinstance(expr, ir.And):
-        return all(combine(o, leaf_value) for o in expr.operands)
-    if isinstance(expr, ir.Or):
-        return any(combine(o, leaf_value) for o in expr.operands)
-    if isinstance(expr, ir.Not):
-        return not combine(expr.operand, leaf_value)
-    if isinstance(expr, ir.Const):
-        return expr.value
-    return leaf_value(expr)
-
-
-def holds_on_value(expr: ir.Expr, value) -> bool:
-    """``expr``, whose leaves all read one field, where that field has ``value``."""
-    return combine(expr, lambda leaf: leaf_holds(leaf, value))
+    """``expr`` as plain boolean logic over ``leaf_value`` of each leaf (every leaf is read)."""
+    def value(node: ir.Expr, operands: list[bool]) -> bool:
+        if isinstance(node, ir.And):
+            return all(operands)
+        if isinstance(node, ir.Or):
+            return any(operands)
+        if isinstance(node, ir.Not):
+            return not operands[0]
+        if isinstance(node, ir.Const):
+            return node.value
+        return leaf_value(node)
+    return trees.fold(expr, value)
 
 
 def leaf_holds(leaf: ir.Leaf, value) -> bool:
