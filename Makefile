@@ -1,11 +1,12 @@
 # make demo   install, then run the main job on the built-in demo fleet
 # make test   install, then run the whole test suite
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SOURCES := pyproject.toml setup.py $(shell find placement \( -name '*.pyx' -o -name '*.pxd' \) -not -name '_kernels_*' 2>/dev/null)    # _kernels_*: generated copies
 
-.PHONY: demo test test-debug bench install clean
+.PHONY: demo test test-debug fuzz-smoke bench install clean
 
 # The package and its kernels (all the demo needs); the test extra on top, without a rebuild.
 $(VENV)/.installed: $(SOURCES)
@@ -34,8 +35,18 @@ test: $(VENV)/.installed-test
 test-debug: $(VENV)/.installed-test
 	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .
 	$(PY) -c "from placement.engine._kernels import DEBUG_BUILD; assert DEBUG_BUILD, 'not the debug build'"
-	$(PY) -m pytest -x; status=$$?; \
+	$(PY) -m pytest -x && $(MAKE) fuzz-smoke; status=$$?; \
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .; exit $$status
+
+# Every fuzz target for 15 s (seeded, so a run repeats), on whatever build is installed: CI runs
+# it inside test-debug, against the kernels built with Cython's checks on.
+FUZZ_TARGETS := compile ecs_json arrow differential
+fuzz-smoke: $(VENV)/.installed-test
+	for target in $(FUZZ_TARGETS); do \
+	    $(PY) tests/fuzz/run.py $$target -seed=1 -max_total_time=15 -timeout=10 -print_final_stats=1 2>&1 \
+	        | grep -E 'stat::number_of_executed_units|ERROR|Error|crash-' ; \
+	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 # The bench extra (the peers and matplotlib, without a rebuild), the pytest-benchmark suites timed,
 # then the whole harness: .benchmarks/bench/report.md, results.json and the plots.

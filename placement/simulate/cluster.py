@@ -289,7 +289,7 @@ class Simulation:
 
     def place(self, request, count: int, definition: TaskDefinition, seed):
         began = time.perf_counter_ns()
-        result = request.place(count, definition.cpu, definition.memory, definition.gpu, definition.ports, seed)
+        result = request.place(count, definition.cpu, definition.memory, definition.gpu, tuple(definition.ports), seed)
         spent = time.perf_counter_ns() - began
         self.latencies.append(spent)
         self.placer_ns += spent
