@@ -6,10 +6,20 @@ fleet's current columns (once per fleet version) and runs the Cython kernel; the
 evaluator is there by name (``backend="reference"``), never as a fallback. Compiled predicates
 are cached by source text, plans by their simplified text, so a scheduler can call ``compile``
 on every request.
+
+Threads: a ``Predicate`` and its plan are immutable and shared freely. The one thing an
+evaluation writes is the bound-plan cache (per fleet: the fleet version it was bound for and the
+``Bound``), an immutable pair replaced whole under a lock held only to fill it, never while a
+kernel runs; a thread that finds it stale binds its own. ``evaluate`` holds the fleet's lock
+shared from bind to the end of the kernel run (a mutation waits; other evaluations do not), and
+the kernel runs without the GIL (``Program.run``: ``with nogil``), so evaluations in several
+threads run at the same time.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import weakref
 from dataclasses import dataclass, field
 
@@ -24,6 +34,7 @@ from placement.lang.parser import DEFAULT_MAX_LENGTH, parse
 from placement.engine.plan import Plan, plan
 
 BACKENDS = ("compiled", "reference")
+_FILLING = threading.Lock()      # held only to replace an entry of a bound-plan cache
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,26 +53,48 @@ class Predicate:
         return ast.to_text(self.tree)
 
     def bind(self, fleet: Fleet):
-        """The plan bound to ``fleet``'s current columns; rebound when the fleet has changed."""
+        """The plan bound to ``fleet``'s current columns; rebound when the fleet has changed.
+        It reads the fleet's buffers: run it inside ``with fleet.reading():`` when other
+        threads may change the fleet (``evaluate`` does)."""
         if not isinstance(fleet, Fleet):
             raise InputError(f"expected a Fleet, got {type(fleet).__name__}")
-        cached = self._bound.get(fleet)
-        if cached is None or cached[0] != fleet.version:
-            from placement.engine.bind import bind
-            cached = self._bound[fleet] = (fleet.version, bind(self.plan, fleet.columns))
-        return cached[1]
+        with fleet.lock.shared:
+            return self._bound_now(fleet)
+
+    def _bound_now(self, fleet: Fleet):
+        """``bind`` for a caller that holds the fleet's lock (shared or exclusive)."""
+        version = fleet.version
+        cached = self._bound.get(fleet)          # one immutable (version, Bound) pair, read once
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        from placement.engine.bind import bind
+        bound = bind(self.plan, fleet.columns)
+        with _FILLING:                           # versions only grow: never replace a newer entry
+            now = self._bound.get(fleet)
+            if now is None or now[0] < version:
+                self._bound[fleet] = (version, bound)
+        return bound
 
     def evaluate(self, fleet: Fleet, backend: str = "compiled", threads: int = 1) -> np.ndarray:
-        """One bool per instance of ``fleet``, in fleet order."""
+        """One bool per instance of ``fleet``, in fleet order, for one version of the fleet
+        (mutations in other threads wait for the evaluation; other evaluations do not)."""
         if backend == "compiled":
             if not isinstance(threads, int) or threads < 1:
                 raise InputError(f"threads must be a positive integer, got {threads!r}")
-            return self.bind(fleet).run(threads)
+            if not isinstance(fleet, Fleet):
+                raise InputError(f"expected a Fleet, got {type(fleet).__name__}")
+            lock = fleet.lock
+            lock.acquire_read()
+            try:
+                return self._bound_now(fleet).run(threads)     # the kernel releases the GIL
+            finally:
+                lock.release_read()
         if backend == "reference":
             if not isinstance(fleet, Fleet):
                 raise InputError(f"expected a Fleet, got {type(fleet).__name__}")
             from placement.engine import reference
-            return reference.evaluate(self.ir, fleet)
+            with fleet.lock.shared:
+                return reference.evaluate(self.ir, fleet)
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
     def count(self, fleet: Fleet, backend: str = "compiled") -> int:
@@ -69,27 +102,38 @@ class Predicate:
 
     def explain_plan(self, fleet: Fleet | None = None) -> str:
         """The plan like a disassembly; with a fleet, also what each node became when bound."""
-        return self.plan.explain() if fleet is None else self.bind(fleet).explain()
+        if fleet is None:
+            return self.plan.explain()
+        with _reading(fleet):
+            return self.bind(fleet).explain()
 
     def explain(self, fleet: Fleet):
         """Every node of the expression as written, with how many instances it is true for (SPEC 1.7):
         an ``placement.explain.tree.Explanation`` (``.to_json()``, ``.render()``)."""
         from placement.explain.tree import explain
-        return explain(self, fleet)
+        with _reading(fleet):
+            return explain(self, fleet)
 
     def why(self, fleet: Fleet, instance: str | int):
         """``explain`` with every node's value on one instance (its ARN, the id at the end of the
         ARN, or its position) and each simple expression's actual value there."""
         from placement.explain.tree import why
-        return why(self, fleet, instance)
+        with _reading(fleet):
+            return why(self, fleet, instance)
 
     def warnings(self, fleet: Fleet | None = None) -> list[Problem]:
         """Lint (SPEC 1.6): things that are valid but probably not what was meant."""
         from placement.explain.lint import lint
-        return lint(self, fleet)
+        with _reading(fleet):
+            return lint(self, fleet)
 
     def __repr__(self) -> str:
         return f"<Predicate {self.canonical}>"
+
+
+def _reading(fleet):
+    """The fleet's shared lock, for the explain and lint passes that read it several times."""
+    return fleet.reading() if isinstance(fleet, Fleet) else contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=1024)

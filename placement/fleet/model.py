@@ -6,6 +6,16 @@ evaluator and for display. The columns live in a ``FleetStore`` (``placement.fle
 every mutation a scheduler needs changes in place, in time proportional to the change; each one
 bumps ``version``, which is how a bound plan knows it must rebind, and journals an event, which
 is how a live placer follows without rebuilding.
+
+Threads: a fleet is shared by the threads of a scheduler process under a readers-writer lock
+(``placement.fleet.lock``), chosen over copy-on-write versions because a version that stays
+valid while the next is written needs buffers of its own, and copying them would make every
+event cost the size of the fleet. Each mutation below holds the lock exclusively for its whole
+change (its events and version bump included), so no reader ever sees half of one. Readers
+share it: the reading methods here, ``Predicate.evaluate`` (bind and kernel run), explain, and a
+placer replaying the journal (``placement.place.state``). A reader that needs several reads to
+agree (the ``columns`` snapshot shares the live buffers, valid until the next change) holds
+``with fleet.reading():`` around them; ``fleet.version`` read inside it names the version read.
 """
 from __future__ import annotations
 
@@ -18,6 +28,7 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.fleet.columns import Columns, TaskRecords
+from placement.fleet.lock import ReadWriteLock
 from placement.fleet.store import FleetStore
 from placement.values import ABSENT, INT_ABSENT, VALUELESS, Version, unpack_version
 
@@ -57,10 +68,18 @@ def _plain(value):
 
 
 class Fleet(Sequence[Instance]):
-    """An ordered collection of container instances with unique ARNs. Not thread-safe: one
-    writer, and no reader while it writes."""
+    """An ordered collection of container instances with unique ARNs.
+
+    Thread-safe through a readers-writer lock (``lock``; see the module docstring): mutations
+    (``register``, ``deregister``, ``put_attribute``, ``delete_attribute``, ``set_status``,
+    ``start_task``, ``stop_task``, ``stop_tasks``) run one at a time and alone, each still costing
+    what it changes (nothing is copied to let readers go on); reads run together. An evaluation
+    runs on one version of the fleet, whole. ``with fleet.reading():`` holds a consistent view
+    across several reads (``columns`` and what it shares stay valid inside it); a mutation from
+    inside it raises ``RuntimeError`` (it would wait for itself)."""
 
     def __init__(self, columns: Columns, warnings: Sequence[str] = (), tasks_given: bool | None = None):
+        self._lock = ReadWriteLock()
         self._store = FleetStore(columns.validate())
         self._records: dict[int, Instance] = {}      # by physical row
         self.warnings: tuple[str, ...] = tuple(warnings)   # what ingest assumed, dropped or defaulted
@@ -68,7 +87,17 @@ class Fleet(Sequence[Instance]):
 
     @property
     def version(self) -> int:
+        """Changes with every mutation (a number never reused by any fleet)."""
         return self._store.version
+
+    @property
+    def lock(self) -> ReadWriteLock:
+        """The readers-writer lock every mutation takes exclusively and every read shares."""
+        return self._lock
+
+    def reading(self):
+        """``with fleet.reading():`` no mutation happens inside (other threads' wait)."""
+        return self._lock.shared
 
     # -- construction --------------------------------------------------------------------------
 
@@ -114,14 +143,21 @@ class Fleet(Sequence[Instance]):
     def to_arrow(self):
         """The fleet as a ``pyarrow.Table`` that ``from_arrow`` reads back."""
         from placement.fleet.tables import to_arrow
-        return to_arrow(self.columns)
+        with self._lock.shared:
+            return to_arrow(self.columns)
 
     # -- reading -------------------------------------------------------------------------------
 
     @property
     def columns(self) -> Columns:
-        """The live instances as ``Columns``, valid until the fleet next changes."""
-        return self._store.snapshot()
+        """The live instances as ``Columns``, valid until the fleet next changes (hold
+        ``reading()`` to keep using them while other threads may change the fleet)."""
+        lock = self._lock
+        lock.acquire_read()
+        try:
+            return self._store.snapshot()
+        finally:
+            lock.release_read()
 
     @property
     def store(self) -> FleetStore:
@@ -137,20 +173,26 @@ class Fleet(Sequence[Instance]):
         return self._store.live
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        live = self._store.live_rows()
-        row = index if live is None else int(live[index])
-        record = self._records.get(row)
-        if record is None:
-            record = self._records[row] = self._record(row, index)
-        return record
+        lock = self._lock
+        lock.acquire_read()
+        try:
+            if isinstance(index, slice):
+                return [self[i] for i in range(*index.indices(len(self)))]
+            if index < 0:
+                index += len(self)
+            if not 0 <= index < len(self):
+                raise IndexError(index)
+            live = self._store.live_rows()
+            row = index if live is None else int(live[index])
+            record = self._records.get(row)
+            if record is None:
+                record = self._records[row] = self._record(row, index)
+            return record
+        finally:
+            lock.release_read()
 
     def __iter__(self) -> Iterator[Instance]:
+        """Each instance under the lock; hold ``reading()`` around the loop for one version throughout."""
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
@@ -194,9 +236,10 @@ class Fleet(Sequence[Instance]):
 
     @property
     def arns(self) -> list[str]:
-        live = self._store.live_rows()
-        arns = self._store.arns
-        return list(arns) if live is None else [arns[i] for i in live.tolist()]
+        with self._lock.shared:
+            live = self._store.live_rows()
+            arns = self._store.arns
+            return list(arns) if live is None else [arns[i] for i in live.tolist()]
 
     def _row(self, arn: str) -> int:
         try:
@@ -206,18 +249,22 @@ class Fleet(Sequence[Instance]):
 
     def position(self, arn: str) -> int:
         """Where the instance with ``arn`` stands in the fleet."""
-        row = self._row(arn)
-        return row - bisect.bisect_left(self._store.dead_rows, row)
+        with self._lock.shared:
+            row = self._row(arn)
+            return row - bisect.bisect_left(self._store.dead_rows, row)
 
     def ids(self, mask) -> list[str]:
         """The ARNs of the instances where ``mask`` (one bool per instance) is true."""
         mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (len(self),):
-            raise InputError(f"mask has shape {mask.shape}; the fleet has {len(self)} instances")
-        arns = self.columns.arns
+        with self._lock.shared:
+            if mask.shape != (len(self),):
+                raise InputError(f"mask has shape {mask.shape}; the fleet has {len(self)} instances")
+            arns = self.columns.arns
         return [arns[i] for i in np.flatnonzero(mask)]
 
     # -- mutations a scheduler needs, each in time proportional to what it changes ---------------
+    # Each holds the lock exclusively (acquired inline: a context manager's frames cost more than
+    # the lock); checks that need no fleet state run before it.
 
     def _changed(self, row: int) -> None:
         self._records.pop(row, None)
@@ -228,19 +275,29 @@ class Fleet(Sequence[Instance]):
         if isinstance(instances, dict) and "containerInstances" not in instances:
             instances = [instances]
         records = instance_records(instances)
-        clash = next((r.arn for r in records if r.arn in self._store.position), None)
-        if clash is not None:
-            raise InputError(f"already registered: {clash!r}")
-        self._store.append(records, tasks_on(records, tasks, self._store.size))
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            clash = next((r.arn for r in records if r.arn in self._store.position), None)
+            if clash is not None:
+                raise InputError(f"already registered: {clash!r}")
+            self._store.append(records, tasks_on(records, tasks, self._store.size))
+        finally:
+            lock.release_write()
 
     def deregister(self, arn: str) -> None:
         """Remove the instance; its tasks stop counting."""
-        row = self._row(arn)
-        self._store.remove(row)
-        if len(self._store.dead_rows):
-            self._changed(row)
-        else:                                       # compacted: every row moved
-            self._records.clear()
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            row = self._row(arn)
+            self._store.remove(row)
+            if len(self._store.dead_rows):
+                self._changed(row)
+            else:                                   # compacted: every row moved
+                self._records.clear()
+        finally:
+            lock.release_write()
 
     def put_attribute(self, arn: str, name: str, value: str | None = None) -> None:
         """Set attribute ``name`` (value-less when ``value`` is None), as ``ecs put-attributes``."""
@@ -254,19 +311,29 @@ class Fleet(Sequence[Instance]):
         self._set_attribute(arn, name, ABSENT)
 
     def _set_attribute(self, arn: str, name: str, value) -> None:
-        row = self._row(arn)
-        if value is ABSENT and name not in self._store.attributes:
-            return
-        self._store.set_code(self._store.attribute(name), row, value, ("attribute", row, name))
-        self._changed(row)
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            row = self._row(arn)
+            if value is ABSENT and name not in self._store.attributes:
+                return
+            self._store.set_code(self._store.attribute(name), row, value, ("attribute", row, name))
+            self._changed(row)
+        finally:
+            lock.release_write()
 
     def set_status(self, arn: str, status: str) -> None:
         """The instance's status, as ``ecs update-container-instances-state`` sets it (``DRAINING``)."""
         if not isinstance(status, str) or not status:
             raise InputError(f"a status must be a non-empty string, got {status!r}")
-        row = self._row(arn)
-        self._store.set_code(self._store.status, row, status, ("status", row))
-        self._changed(row)
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            row = self._row(arn)
+            self._store.set_code(self._store.status, row, status, ("status", row))
+            self._changed(row)
+        finally:
+            lock.release_write()
 
     def start_task(self, arn: str, group: str, count: int = 1, *, cpu: int = 0, memory: int = 0,
                    gpu: int = 0, ports=()) -> list[str]:
@@ -279,42 +346,57 @@ class Fleet(Sequence[Instance]):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
         static = frozenset(_port(p) for p in ports if p) if ports else _NO_PORTS
-        row = self._row(arn)
-        started = self._store.start_tasks(row, group, count, cpu, memory, gpu, static)
-        self._records.pop(row, None)
-        return self._store.tasks.ids[started.start:started.stop]
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            row = self._row(arn)
+            started = self._store.start_tasks(row, group, count, cpu, memory, gpu, static)
+            self._records.pop(row, None)
+            return self._store.tasks.ids[started.start:started.stop]
+        finally:
+            lock.release_write()
 
     def stop_task(self, arn: str, group: str, count: int = 1, *, cpu: int | None = None,
                   memory: int | None = None, gpu: int | None = None, ports=None) -> None:
         """Stop the ``count`` most recent tasks of ``group`` on the instance (those that took
         ``cpu``, ``memory``, ``gpu`` and ``ports`` where given): what each took comes back."""
         _check_tasks(group, count)
-        row = self._row(arn)
-        table = self._store.tasks
         want = frozenset(_port(p) for p in ports if p) if ports is not None else None
-        given = [(table.cpu, cpu), (table.memory, memory), (table.gpu, gpu)]
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            row = self._row(arn)
+            table = self._store.tasks
+            given = [(table.cpu, cpu), (table.memory, memory), (table.gpu, gpu)]
 
-        def match(task: int) -> bool:
-            return all(amount is None or int(array[task]) == amount for array, amount in given) and \
-                (want is None or table.ports[task] == want)
+            def match(task: int) -> bool:
+                return all(amount is None or int(array[task]) == amount for array, amount in given) and \
+                    (want is None or table.ports[task] == want)
 
-        chosen = table.latest(row, group, count, match)
-        if len(chosen) < count:
-            raise InputError(f"{arn} runs {len(chosen)} such tasks of {group!r}; cannot stop {count}")
-        self._store.stop_tasks(chosen)
-        self._changed(row)
+            chosen = table.latest(row, group, count, match)
+            if len(chosen) < count:
+                raise InputError(f"{arn} runs {len(chosen)} such tasks of {group!r}; cannot stop {count}")
+            self._store.stop_tasks(chosen)
+            self._changed(row)
+        finally:
+            lock.release_write()
 
     def stop_tasks(self, task_ids) -> None:
         """Stop the tasks with these ids (``taskArn`` or the ids ``start_task`` returned)."""
-        table = self._store.tasks
-        chosen = [table.index.get(task_id) if isinstance(task_id, str) else None for task_id in task_ids]
-        if None in chosen or not all(table.alive[task] for task in chosen) or len(set(chosen)) != len(chosen):
-            bad = next((t for t, task in zip(task_ids, chosen) if task is None or not table.alive[task]),
-                       next(iter(task_ids), None))
-            raise InputError(f"no running task {bad!r} in the fleet (or named twice)")
-        self._store.stop_tasks(chosen)
-        for task in chosen:
-            self._changed(int(table.rows[task]))
+        lock = self._lock
+        lock.acquire_write()
+        try:
+            table = self._store.tasks
+            chosen = [table.index.get(task_id) if isinstance(task_id, str) else None for task_id in task_ids]
+            if None in chosen or not all(table.alive[task] for task in chosen) or len(set(chosen)) != len(chosen):
+                bad = next((t for t, task in zip(task_ids, chosen) if task is None or not table.alive[task]),
+                           next(iter(task_ids), None))
+                raise InputError(f"no running task {bad!r} in the fleet (or named twice)")
+            self._store.stop_tasks(chosen)
+            for task in chosen:
+                self._changed(int(table.rows[task]))
+        finally:
+            lock.release_write()
 
 
 def _check_tasks(group, count) -> None:

@@ -12,6 +12,15 @@ Every change also appends an event to a journal; a placer replays the events it 
 reads the new values from the store, so replaying is idempotent. ``snapshot()`` gives readers a
 ``Columns`` of the live rows in fleet order (the buffers themselves while no row is dead, else a
 compacted copy), valid until the next change; ``capacity_view()`` gives a bind the physical rows.
+
+Threads: the store itself takes no lock; its ``Fleet`` holds the fleet's readers-writer lock
+exclusively around every change here and shared around every read (``placement.fleet.model``).
+What readers build lazily (the ARN index, the task stacks and index, a column's lookup and
+frozen dictionary, the snapshot cache) is built from data no writer can change meanwhile and
+published by one assignment, so two readers building it at once build the same thing. A
+compaction needs every listener caught up first and kept out until it is over; one that cannot
+be now (its placer is in a call in another thread) makes the compaction wait for a later
+removal (``compact``).
 """
 from __future__ import annotations
 
@@ -186,7 +195,10 @@ class TaskTable:
                     stack = stacks[(row, code)] = []
                     row_groups.setdefault(row, set()).add(code)
                 stack.append(task)
-            self._stacks, self._row_groups = stacks, row_groups
+            # row_groups first: a reader that finds the stacks built must find their row_groups too
+            self._row_groups = row_groups
+            self._stacks = stacks
+            return stacks, row_groups
         return self._stacks, self._row_groups
 
     def add(self, ids, rows, groups, cpu, memory, gpu, ports) -> range:
@@ -532,11 +544,27 @@ class FleetStore:
         if len(self.dead_rows) > max(COMPACT_AFTER, self.live):
             self.compact()
 
-    def compact(self) -> None:
+    def compact(self) -> bool:
         """Drop the dead rows; every later row moves up (fleet order is kept). Listeners catch
-        up first, so that for each of them the compaction starts its next batch of events."""
-        for listener in list(self.listeners):
-            listener.before_compaction()
+        up first, so that for each of them the compaction starts its next batch of events. A
+        listener that cannot now (``before_compaction`` returns False: its placer is inside a
+        call in another thread) puts it off: nothing moves, the next removal tries again, and
+        this returns False. A listener that said yes hears ``after_compaction()`` at the end."""
+        ready = []
+        try:
+            for listener in list(self.listeners):
+                if listener.before_compaction() is False:
+                    return False
+                ready.append(listener)
+            self._compact()
+            return True
+        finally:
+            for listener in ready:
+                done = getattr(listener, "after_compaction", None)
+                if done is not None:
+                    done()
+
+    def _compact(self) -> None:
         keep = np.flatnonzero(self.alive[:self.size])
         old_to_new = np.full(self.size, -1, dtype=np.int64)
         old_to_new[keep] = np.arange(len(keep))

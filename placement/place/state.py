@@ -9,18 +9,98 @@ journal, each event costing what it changed; placements and stops change it dire
 observers (the masks, the indexes) hear of rows added, attributes changed, arrays regrown and
 rows remapped, in that order. Task ids: a fleet task keeps its id (its taskArn); a placed one is
 ``placed-N``. Rows are the fleet store's physical rows (tombstones included).
+
+Threads: the state reads the fleet's store only under the fleet's lock, shared (the copy it
+starts from, every replay of the journal), so another thread's mutation is never seen half
+done and the journal it replays is whole. Between replays it reads only its own arrays. The
+state belongs to one placer and one thread at a time (``guard``, the placer's ``Guard``): a
+fleet mutation that must compact catches the state up from its own thread, and keeps the
+placer out until the rows have moved, only when it can take the guard without waiting
+(``before_compaction``); otherwise it puts the compaction off.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from placement.engine.bind import group_hits
+from placement.errors import ConcurrentUseError
 from placement.fleet.model import Fleet
 from placement.lang import ir
 from placement.place._state import State
 from placement.place.ports import DEFAULT_EPHEMERAL
 
 PLACED = "placed-"
+
+
+class Guard:
+    """One thread at a time inside a placer, tested without waiting. The guard is one token in a
+    list: ``take`` is ``list.pop`` (one step under the GIL, so a test-and-set; IndexError when
+    the token is out) and ``give(token)`` is ``list.append``: about 30 ns together, against about
+    150 ns for ``Lock.acquire(False)`` and ``release``, which matters on a prepared request's
+    fast path.
+    ``catch_ups`` is odd while a fleet mutation in another thread holds the token to catch the
+    state up and compact (``hold`` to ``let_go``); ``enter_contended`` waits for that and refuses
+    anything else."""
+
+    __slots__ = ("take", "give", "_token", "catch_ups", "_handed")
+
+    def __init__(self) -> None:
+        self._token = [True]
+        self.take, self.give = self._token.pop, self._token.append
+        self.catch_ups = 0
+        self._handed = threading.Condition()
+
+    @property
+    def held(self) -> bool:
+        return not self._token
+
+    def enter_contended(self):
+        """Called when ``take`` found the token out: returns it (taken) once a catch-up in
+        progress is over, else raises ``ConcurrentUseError`` (another thread is inside)."""
+        while True:
+            seen = self.catch_ups
+            if seen & 1:                           # a fleet mutation is catching the state up: a moment
+                with self._handed:
+                    while self.catch_ups == seen:
+                        self._handed.wait()
+                continue
+            try:
+                return self.take()                 # whoever held it has let go
+            except IndexError:
+                pass
+            if self.catch_ups == seen:             # no catch-up came or went: another caller is inside
+                raise ConcurrentUseError(
+                    "this Placer is inside a call in another thread; a placer is one scheduler's state "
+                    "and serves one thread at a time (give each thread its own, or serialise the calls)") from None
+
+    def hold(self, sync) -> bool:
+        """Take the token if it is free now and ``sync()``: True, and the token stays taken until
+        ``let_go`` (the compaction moves the rows the owner's next call would read meanwhile).
+        False when the owner is inside a call: nothing taken."""
+        self.catch_ups += 1                        # odd: a caller finding the token out waits
+        try:
+            self.take()
+        except IndexError:
+            self._caught_up()
+            return False
+        try:
+            sync()
+        except BaseException:
+            self.let_go()
+            raise
+        return True
+
+    def let_go(self) -> None:
+        """The end of ``hold``: the token back, and callers waiting for it woken."""
+        self.give(True)
+        self._caught_up()
+
+    def _caught_up(self) -> None:
+        with self._handed:
+            self.catch_ups += 1
+            self._handed.notify_all()
 
 
 class Spread:
@@ -43,14 +123,16 @@ class PlacementState:
     """What placement changes, over the physical rows of ``fleet``, with dynamic host ports from
     ``ephemeral`` (low, high). ``observers``: objects told of changes (see the module docstring)."""
 
-    def __init__(self, fleet: Fleet, ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL):
+    def __init__(self, fleet: Fleet, ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL, guard=None):
         self.fleet, self.store, self.ephemeral = fleet, fleet.store, ephemeral
         self.observers: list = []
         self.layout = 0                     # changes whenever an array an index points into is replaced
         self.starts = 0                     # times the state was built from the fleet (once, normally)
-        self.store.tasks.build_indexes()    # task events are what a live placer follows
-        self._start()
-        self.store.listeners.add(self)
+        self.guard: Guard | None = guard    # held by the owner while it uses the state (None: no owner)
+        with fleet.reading():               # one version to copy, and no event before we listen
+            self.store.tasks.build_indexes()    # task events are what a live placer follows
+            self._start()
+            self.store.listeners.add(self)
 
     def _start(self) -> None:
         self.starts += 1
@@ -152,11 +234,34 @@ class PlacementState:
 
     # -- following the fleet ------------------------------------------------------------------------
 
-    def before_compaction(self) -> None:
-        self.sync()
+    def before_compaction(self) -> bool:
+        """The fleet is about to compact (called in the mutating thread, under the fleet's lock
+        held exclusively): catch up now and keep the owner out until ``after_compaction``,
+        unless the owner is inside a call in another thread; then False, and the compaction
+        waits. An owner's call arriving meanwhile waits instead of taking it for concurrent use
+        (``Guard.hold``)."""
+        if self.guard is None:
+            self.sync()
+            return True
+        return self.guard.hold(self.sync)
+
+    def after_compaction(self) -> None:
+        """The compaction that ``before_compaction`` said yes to is over (or was called off)."""
+        if self.guard is not None:
+            self.guard.let_go()
 
     def sync(self) -> None:
-        """Replay the fleet's journal since the last sync."""
+        """Replay the fleet's journal since the last sync (holding the fleet's lock, shared)."""
+        if self.journal_cursor == self.store.journal_end:
+            return
+        lock = self.fleet.lock
+        lock.acquire_read()
+        try:
+            self._replay()
+        finally:
+            lock.release_read()
+
+    def _replay(self) -> None:
         store = self.store
         if self.journal_cursor == store.journal_end:
             return
