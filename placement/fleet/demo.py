@@ -42,6 +42,8 @@ import numpy as np
 
 from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
+from placement.fleet.shared import SharedColumn
+from placement.fleet.strings import HEX, ODD, StringColumn
 from placement.values import ABSENT, VALUELESS, pack_version, parse_version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -570,6 +572,25 @@ def _ec2_ids(raw: _Raw, order: np.ndarray | None = None) -> tuple[str, ...]:
     return pickle.loads(memoryview(stream))
 
 
+def _ec2_column(raw: _Raw, order: np.ndarray) -> StringColumn:
+    """``_ec2_ids(raw, order)`` as a ``StringColumn``, written straight into its buffer: an id
+    "i-0" + 16 digits is the head "i-" and the odd tail "0" + 16 digits (9 bytes, the first 0), a
+    legacy "i-" + 8 digits the head "i-" and 4 bytes (``placement.fleet.strings``)."""
+    values, legacy = raw.ec2_value[order], raw.legacy[order]
+    offsets = np.zeros(len(values) + 1, dtype=np.uint32)
+    np.cumsum(np.where(legacy, 4, 9), out=offsets[1:])
+    data = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    for rows, lead, width, dtype in ((np.flatnonzero(~legacy), 1, 8, ">u8"), (np.flatnonzero(legacy), 0, 4, ">u4")):
+        written = values[rows].astype(dtype).view(np.uint8).reshape(len(rows), width)
+        data[offsets[rows].astype(np.int64)[:, None] + np.arange(lead, lead + width)] = written
+    return StringColumn(("i-", "i-"), (ODD, HEX), legacy.astype(np.uint8), data, offsets)
+
+
+def _shared(items: list, which: np.ndarray) -> SharedColumn:
+    """``items[k]`` for each ``k`` in ``which``, as shared values: a small code per row."""
+    return SharedColumn(which.astype(np.uint8 if len(items) <= 256 else np.uint16), tuple(items))
+
+
 def _attribute_tables(raw: _Raw) -> list[tuple[np.ndarray, list[dict]]]:
     """Per group of attributes, the key each row has and, per key, its attributes (name -> value
     or VALUELESS): instance type, AZ, AMI line (family and generation), stack, team, flavor."""
@@ -648,13 +669,6 @@ def _id_order(raw: _Raw) -> np.ndarray:
     return order
 
 
-def _objects(items: list, which: np.ndarray) -> tuple:
-    """``tuple(items[k] for k in which)``, the loop in C."""
-    table = np.empty(len(items), dtype=object)
-    table[:] = items
-    return tuple(table[which].tolist())
-
-
 def _group_column(n: int, rows: np.ndarray, codes: np.ndarray, dictionary: tuple[str, ...]) -> GroupColumn:
     """``GroupColumn.from_tasks`` without a sort: each row's count of each code is a 4-bit digit
     of one number (a row runs at most SLOTS < 16 tasks, of at most 8 groups), summed by a
@@ -689,12 +703,13 @@ def _columns(raw: _Raw) -> Columns:
     distinct, which = _distinct(raw.task_port[running], 1 << 16)
     port_sets = [frozenset((p,)) if p else frozenset() for p in distinct.tolist()]
     group_names = [g[0] for g in GROUPS]
+    id_bytes = list(raw.task_bytes(running_only=True))
     tasks = TaskRecords(
-        ids=_strings(task_prefix, raw.task_bytes(running_only=True), 32, hexlify=True), rows=rows,
-        groups=_objects(group_names, groups),
+        ids=StringColumn.from_hex(task_prefix, np.concatenate(id_bytes) if id_bytes else np.zeros((0, 16), np.uint8)),
+        rows=rows, groups=_shared(group_names, groups),
         cpu=np.array([g[2] for g in GROUPS], dtype=np.int64)[groups],
         memory=np.array([g[3] for g in GROUPS], dtype=np.int64)[groups],
-        gpu=raw.task_gpu[running].astype(np.int64), ports=_objects(port_sets, which))
+        gpu=raw.task_gpu[running].astype(np.int64), ports=_shared(port_sets, which))
 
     # Ports in use per instance: the agent's reserved ones and the static host ports taken.
     keys = raw.static_ports.astype(np.intp) * 2 + (raw.family == FAMILIES.index("windows"))
@@ -704,8 +719,8 @@ def _columns(raw: _Raw) -> Columns:
 
     versions = np.array([pack_version(parse_version(a[0])) for a in AGENTS], dtype=np.int64)
     return Columns(
-        arns=_strings(ci_prefix, _chunks(raw.ci_bytes), 32, hexlify=True),
-        instance_id=DictionaryColumn(id_codes, _ec2_ids(raw, order)),
+        arns=StringColumn.from_hex(ci_prefix, raw.ci_bytes),
+        instance_id=DictionaryColumn(id_codes, _ec2_column(raw, order)),
         status=_coded(raw.draining.astype(np.intp), ["ACTIVE", "DRAINING"]),
         agent_connected=_coded(raw.connected.astype(np.intp), [False, True]),
         agent_version=versions[raw.gen], registered_at=raw.registered_ms * 1000,
@@ -715,7 +730,7 @@ def _columns(raw: _Raw) -> Columns:
         resources=MappingProxyType({"remaining_cpu": raw.cpu_left, "remaining_memory": raw.memory_left,
                                     "remaining_gpu": raw.gpu_left, "registered_cpu": raw.cpu,
                                     "registered_memory": raw.memory, "registered_gpu": raw.gpus}),
-        ports=_objects(in_use, held), tasks=tasks)
+        ports=_shared(in_use, held), tasks=tasks)
 
 
 def _documents(raw: _Raw) -> tuple[dict, dict]:

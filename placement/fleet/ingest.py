@@ -46,6 +46,8 @@ import numpy as np
 from placement import values
 from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
+from placement.fleet.shared import SharedColumn
+from placement.fleet.strings import StringColumn
 from placement.values import (EARLIEST_MICROS, INT_ABSENT, LATEST_MICROS, VALUELESS, is_unicode, pack_version,
                               version_fits)
 
@@ -531,7 +533,7 @@ class _Pieces:
         lookup = {g: i for i, g in enumerate(group_names)}
         group_codes = np.fromiter(map(lookup.__getitem__, tasks.groups), np.int64, len(tasks.groups))
         return Columns(
-            arns=tuple(self.arns),
+            arns=StringColumn.from_strings(self.arns),
             instance_id=DictionaryColumn.from_values(self.instance_id),
             status=DictionaryColumn.from_values(self.status),
             agent_connected=DictionaryColumn.from_values(self.connected),
@@ -540,7 +542,7 @@ class _Pieces:
             attributes=MappingProxyType(self._attribute_columns(n)),
             groups=GroupColumn.from_tasks(n, tasks.rows, group_codes, group_names),
             resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
-            ports=tuple(self.ports), tasks=tasks)                 # Fleet validates
+            ports=SharedColumn.from_values(self.ports), tasks=tasks)                 # Fleet validates
 
     def _attribute_columns(self, n: int) -> dict[str, DictionaryColumn]:
         if not self.attribute_rows:
@@ -769,8 +771,8 @@ def _tasks(tasks, arns: list[str], first_row: int = 0, warnings: list[str] | Non
     if None in ids:                                # made up where the input had none, stable per position
         ids = [f"task-{k}" if task_id is None else task_id for k, task_id in enumerate(ids)]
     integers = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
-    return TaskRecords(tuple(ids), integers(on), tuple(groups), integers(cpu), integers(memory), integers(gpu),
-                       tuple(ports))
+    return TaskRecords(StringColumn.from_strings(ids), integers(on), SharedColumn.from_values(groups), integers(cpu),
+                       integers(memory), integers(gpu), SharedColumn.from_values(ports))
 
 
 def _task_amount(value, field: str, k: int) -> int:

@@ -32,7 +32,9 @@ from types import MappingProxyType
 import numpy as np
 
 from placement.errors import InputError
-from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype
+from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, TaskRecords, code_dtype, packed_presence
+from placement.fleet.shared import GrowingPortLists, GrowingShared, PortLists, SharedColumn
+from placement.fleet.strings import StringBuffer, StringColumn, StringIndex
 from placement.values import ABSENT, INT_ABSENT, VALUELESS
 
 versions = itertools.count(1)            # one sequence for every fleet: a version is never reused
@@ -52,10 +54,10 @@ def _grown(buffer: np.ndarray, capacity: int, fill) -> np.ndarray:
 class GrowingCodes:
     """A dictionary column that grows: codes in a buffer with spare rows, values appended."""
 
-    __slots__ = ("codes", "values", "absent_code", "layout", "owned", "changes", "_lookup", "_frozen")
+    __slots__ = ("codes", "values", "absent_code", "layout", "owned", "changes", "_lookup", "_frozen", "_presence")
 
-    def __init__(self, column: DictionaryColumn, capacity: int, changes: list):
-        self.values = list(column.dictionary)
+    def __init__(self, column: DictionaryColumn, capacity: int, changes: list, values=None):
+        self.values = list(column.dictionary) if values is None else values
         self.absent_code = column.absent_code
         self.owned = len(column.codes) != capacity          # else borrowed until the first write
         self.codes = _grown(column.codes, capacity, column.absent_code) if self.owned else column.codes
@@ -63,12 +65,30 @@ class GrowingCodes:
         self.changes = changes            # the store's count of such changes, over every column
         self._lookup: dict | None = None
         self._frozen: tuple | None = None
+        self._presence: np.ndarray | None = None
 
     def write(self, row: int, value) -> None:
         code = self.code(value)
         if not self.owned:
             self.resize(len(self.codes))
         self.codes[row] = code
+        presence = self._presence
+        if presence is not None:
+            bit = 1 << (row & 7)
+            presence[row >> 3] = (presence[row >> 3] | bit) if code != self.absent_code else (presence[row >> 3] & (0xFF ^ bit))
+
+    def presence(self) -> np.ndarray:
+        """One bit per physical row, set where the row has the attribute (a value or value-less):
+        built on first use (an ``exists`` bound), then kept current by every write."""
+        if self._presence is None:
+            self._presence = packed_presence(self.codes, self.absent_code)
+        return self._presence
+
+    def refresh_presence(self, first: int, last: int) -> None:
+        """Rows [first, last) were written directly (a register): their bits again."""
+        if self._presence is not None and last > first:
+            start, stop = first >> 3, (last + 7) >> 3
+            self._presence[start:stop] = packed_presence(self.codes[start * 8:stop * 8], self.absent_code)
 
     def code(self, value) -> int:
         """The code of ``value`` (``ABSENT``, ``VALUELESS`` or a value), adding a new value."""
@@ -78,9 +98,9 @@ class GrowingCodes:
             return self.absent_code + 1
         code = self.find(value)
         if code is None:
-            code = self._lookup[value] = len(self.values) + 2
+            code = len(self.values) + 2
             self.values.append(value)
-            self._frozen = None
+            self._added(value, code)
             self.layout += 1
             self.changes[0] += 1
             if code > np.iinfo(self.codes.dtype).max:
@@ -98,6 +118,10 @@ class GrowingCodes:
             self._lookup = {v: c for v, c in zip(self.values, self.column(0).value_codes.tolist())}
         return self._lookup.get(value)
 
+    def _added(self, value, code: int) -> None:
+        self._lookup[value] = code
+        self._frozen = None
+
     def value_at(self, row: int):
         return self.value_at_code(int(self.codes[row]))
 
@@ -112,55 +136,216 @@ class GrowingCodes:
         """A snapshot of the first ``rows`` rows (an int), or of the rows an index array picks."""
         if self._frozen is None:
             self._frozen = tuple(self.values)
-        codes = self.codes[:rows] if isinstance(rows, int) else self.codes[rows]
-        return DictionaryColumn(codes, self._frozen, self.absent_code)
+        if not isinstance(rows, int):
+            return DictionaryColumn(self.codes[rows], self._frozen, self.absent_code)
+        column = DictionaryColumn(self.codes[:rows], self._frozen, self.absent_code)
+        column.__dict__["_presence_source"] = self      # the kept bitmap, not a new one per snapshot
+        return column
 
     def resize(self, capacity: int, keep=None) -> None:
         """Room for ``capacity`` rows; with ``keep``, only those rows, in that order."""
         kept = self.codes if keep is None else self.codes[keep]
         self.codes = _grown(kept, capacity, self.absent_code)
+        self._presence = None
         self.owned = True
         self.layout += 1
         self.changes[0] += 1
 
 
-def _repeated(ids: list[str]) -> str:
+_NARROW = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.int64))
+_TASK_ARRAYS = ("rows", "group", "cpu", "memory", "gpu")
+
+
+class GrowingStringCodes(GrowingCodes):
+    """The store's ``ec2InstanceId`` column: its values in a ``StringBuffer``, so that a fleet
+    of a million ids keeps no million strs. The sorted part of the dictionary is searched by
+    bisection; values gained later by a small dict."""
+
+    __slots__ = ("_later",)
+
+    def __init__(self, column: DictionaryColumn, capacity: int, changes: list):
+        super().__init__(column, capacity, changes, StringBuffer(column.dictionary))
+        self._later: dict[str, int] | None = None
+
+    def find(self, value) -> int | None:
+        if value is ABSENT:
+            return self.absent_code
+        if value is VALUELESS:
+            return self.absent_code + 1
+        if not isinstance(value, str):
+            return None
+        values, sorted_part = self.values, self.absent_code
+        i = bisect.bisect_left(values, value, 0, sorted_part)
+        if i < sorted_part and values[i] == value:
+            return i
+        if self._later is None:
+            self._later = {v: sorted_part + 2 + k for k, v in enumerate(values[sorted_part:])}
+        return self._later.get(value)
+
+    def _added(self, value, code: int) -> None:
+        self._later[value] = code
+
+    def column(self, rows) -> DictionaryColumn:
+        codes = self.codes[:rows] if isinstance(rows, int) else self.codes[rows]
+        return DictionaryColumn(codes, self.values.column(), self.absent_code)
+
+
+def _narrowest(top: int, at_least: np.dtype = _NARROW[0]) -> np.dtype:
+    """The narrowest of uint8, uint16, uint32, int64 (no narrower than ``at_least``) holding 0..top."""
+    return next(d for d in _NARROW[_NARROW.index(at_least):] if top <= np.iinfo(d).max)
+
+
+def _repeated(ids) -> str:
     seen: set[str] = set()
     return next(t for t in ids if t in seen or seen.add(t))
+
+
+def _links_dtype(top: int) -> np.dtype:
+    return np.dtype(np.int32) if top < (1 << 31) - 1 else np.dtype(np.int64)
+
+
+def _extended(buffer: np.ndarray, capacity: int, top: int = 0) -> np.ndarray:
+    """``buffer`` with room for ``capacity`` entries (-1 past its end), wide enough for them and ``top``."""
+    out = np.full(capacity, -1, dtype=np.promote_types(buffer.dtype, _links_dtype(max(capacity, top))))
+    out[:len(buffer)] = buffer[:capacity]
+    return out
+
+
+class TaskLinks:
+    """The live tasks of each row as a doubly linked list, newest first: ``head[row]`` is the
+    newest task on the row, ``older[task]`` and ``newer[task]`` its neighbours on the same row
+    (-1: none). Three int32 buffers with spare room (an eighth, plus 16), widened to int64 past
+    2**31 entries: about 9 bytes a task and 4 a row, where a dict of lists took a tuple key, a
+    list and a boxed int per task. Pushing the newest task on a row and unlinking any live one
+    are O(1); a row's tasks are read by following ``older`` from its head."""
+
+    __slots__ = ("head", "older", "newer", "_head", "_older", "_newer")
+
+    def __init__(self, head: np.ndarray, older: np.ndarray, newer: np.ndarray):
+        self.head, self.older, self.newer = head, older, newer
+        self._head, self._older, self._newer = memoryview(head), memoryview(older), memoryview(newer)
+
+    @classmethod
+    def build(cls, alive: np.ndarray, rows: np.ndarray, size: int) -> "TaskLinks":
+        """The lists of the live tasks among the first ``size``, on their ``rows``, vectorised."""
+        live = np.flatnonzero(alive[:size])
+        on = rows[live].astype(np.int64)
+        order = np.argsort(on, kind="stable")            # by row, and by age within a row
+        tasks, on = live[order], on[order]
+        capacity = size + size // 8 + 16
+        dtype = _links_dtype(capacity)
+        older, newer = np.full(capacity, -1, dtype=dtype), np.full(capacity, -1, dtype=dtype)
+        same = on[1:] == on[:-1]
+        older[tasks[1:][same]] = tasks[:-1][same]
+        newer[tasks[:-1][same]] = tasks[1:][same]
+        top = int(on[-1]) + 1 if len(on) else 0
+        head = np.full(top + top // 8 + 16, -1, dtype=dtype)
+        newest = np.append(~same, True) if len(on) else np.zeros(0, dtype=bool)
+        head[on[newest]] = tasks[newest]
+        return cls(head, older, newer)
+
+    def _room(self, task: int, row: int) -> None:
+        if task >= len(self.older):
+            capacity = task + 1 + (task + 1) // 8 + 16
+            self.older, self.newer = _extended(self.older, capacity), _extended(self.newer, capacity)
+            self._older, self._newer = memoryview(self.older), memoryview(self.newer)
+        if row >= len(self.head) or task > np.iinfo(self.head.dtype).max:
+            self.head = _extended(self.head, max(len(self.head), row + 1 + (row + 1) // 8 + 16), task)
+            self._head = memoryview(self.head)
+
+    def push(self, task: int, row: int) -> None:
+        """``task`` (newer than any on the row) starts on ``row``."""
+        if task >= len(self._older) or row >= len(self._head):
+            self._room(task, row)
+        head = self._head
+        newest = head[row]
+        self._older[task] = newest
+        self._newer[task] = -1
+        if newest >= 0:
+            self._newer[newest] = task
+        head[row] = task
+
+    def unlink(self, task: int, row: int) -> None:
+        """Live ``task`` on ``row`` stops."""
+        older, newer = self._older, self._newer
+        before, after = older[task], newer[task]
+        if after >= 0:
+            older[after] = before
+        else:
+            self._head[row] = before
+        if before >= 0:
+            newer[before] = after
+        older[task] = newer[task] = -1
+
+    def newest_first(self, row: int) -> list[int]:
+        """The live tasks on ``row``, newest first."""
+        head = self._head
+        task = head[row] if row < len(head) else -1
+        older, out = self._older, []
+        while task >= 0:
+            out.append(task)
+            task = older[task]
+        return out
+
+    def renumbered(self, old_to_new: np.ndarray) -> "TaskLinks":
+        """The lists after a compaction moved the rows (a dead row's list is empty)."""
+        head = self.head
+        kept = np.flatnonzero(old_to_new[:len(head)] >= 0)
+        top = int(old_to_new.max()) + 1 if len(old_to_new) else 0
+        moved = np.full(top + top // 8 + 16, -1, dtype=head.dtype)
+        moved[old_to_new[kept]] = head[kept]
+        return TaskLinks(moved, self.older, self.newer)
 
 
 class TaskTable:
     """The tasks a fleet runs, in the order they came; each takes resources and ports of its row."""
 
+    # The id of each task is kept in a string buffer, its ports as shared sets, and its row, group
+    # code and amounts in unsigned arrays as narrow as the values so far allow (``_fit`` widens
+    # one when a larger value comes; readers get numbers, and int64 from ``records``). The index
+    # of the ids (a ``StringIndex`` over the buffer) and each row's live tasks (``TaskLinks``) are
+    # arrays too, built on first use for a fleet's first tasks: a fleet that is only read never
+    # needs them. A task stays in the table (and its id in the index) once stopped.
+
     def __init__(self, capacity: int = 16):
         self.size = 0
-        self.ids: list[str] = []
-        self._index: dict[str, int] | None = {}             # task id -> number; None: not built yet
-        self.rows = np.zeros(capacity, dtype=np.int64)
-        self.group = np.zeros(capacity, dtype=np.int64)     # code into ``names``
-        self.cpu = np.zeros(capacity, dtype=np.int64)
-        self.memory = np.zeros(capacity, dtype=np.int64)
-        self.gpu = np.zeros(capacity, dtype=np.int64)
+        self.ids = StringBuffer()
+        self._index: StringIndex | None = StringIndex(self.ids, np.zeros(0, np.uint32), np.zeros(0, np.int64))
+        self.rows = np.zeros(capacity, dtype=np.uint32)
+        self.group = np.zeros(capacity, dtype=np.uint8)     # code into ``names``
+        self.cpu = np.zeros(capacity, dtype=np.uint16)
+        self.memory = np.zeros(capacity, dtype=np.uint16)
+        self.gpu = np.zeros(capacity, dtype=np.uint8)
         self.alive = np.zeros(capacity, dtype=np.uint8)
-        self.ports: list[frozenset[int]] = []
+        self.ports = GrowingPortLists()
         self.names: list[str] = []
         self.name_code: dict[str, int] = {}
-        self._stacks: dict[tuple[int, int], list[int]] | None = {}   # None: not built yet
-        self._row_groups: dict[int, set[int]] = {}
+        self._stacks: TaskLinks | None = TaskLinks.build(self.alive, self.rows, 0)   # None: not built yet
         self.version = 0
 
+    def _fit(self, name: str, top: int) -> None:
+        """Widen array ``name`` if ``top`` does not fit its type."""
+        array = getattr(self, name)
+        if top > np.iinfo(array.dtype).max:
+            setattr(self, name, array.astype(_narrowest(top, array.dtype)))
+
+    def _grow(self, capacity: int) -> None:
+        for name in (*_TASK_ARRAYS, "alive"):
+            setattr(self, name, _grown(getattr(self, name), capacity, 0))
+
     @property
-    def index(self) -> dict[str, int]:
-        """The number of each task by its id."""
+    def index(self) -> StringIndex:
+        """The number of each task by its id (``get``, ``[]``, ``in`` as a dict's)."""
         return self._indexed()
 
-    def _indexed(self) -> dict[str, int]:
-        if self._index is None:
-            index = dict(zip(self.ids, range(self.size)))
-            if len(index) != self.size:
+    def _indexed(self) -> StringIndex:
+        index = self._index
+        if index is None:
+            index = StringIndex.build(self.ids)
+            if index.repeated():
                 raise InputError(f"tasks: taskArn {_repeated(self.ids)!r} appears twice")
             self._index = index
-        return self._index
+        return index
 
     def build_indexes(self) -> None:
         """Build now what is otherwise built on first use: a placer is about to follow this fleet's
@@ -173,72 +358,66 @@ class TaskTable:
         return self._stacks is not None
 
     @property
-    def stacks(self) -> dict[tuple[int, int], list[int]]:
-        """(row, group code): the live tasks there, oldest first."""
-        return self._built()[0]
+    def _row_groups(self):
+        """Each row's newest live task (``TaskLinks.head``), where the task lists are built."""
+        links = self._stacks
+        return None if links is None else links.head
 
-    @property
-    def row_groups(self) -> dict[int, set[int]]:
-        """row: the group codes with a stack there."""
-        return self._built()[1]
-
-    def _built(self) -> tuple[dict, dict]:
-        """The stacks, built on first use: a fleet that is only read (a demo, a one-off
-        evaluation) never needs them."""
-        if self._stacks is None:
-            stacks: dict[tuple[int, int], list[int]] = {}
-            row_groups: dict[int, set[int]] = {}
-            live = np.flatnonzero(self.alive[:self.size])
-            for task, row, code in zip(live.tolist(), self.rows[live].tolist(), self.group[live].tolist()):
-                stack = stacks.get((row, code))
-                if stack is None:
-                    stack = stacks[(row, code)] = []
-                    row_groups.setdefault(row, set()).add(code)
-                stack.append(task)
-            # row_groups first: a reader that finds the stacks built must find their row_groups too
-            self._row_groups = row_groups
-            self._stacks = stacks
-            return stacks, row_groups
-        return self._stacks, self._row_groups
+    def _built(self) -> TaskLinks:
+        """Each row's live tasks, built on first use: a fleet that is only read (a demo, a
+        one-off evaluation) never needs them."""
+        links = self._stacks
+        if links is None:
+            links = TaskLinks.build(self.alive, self.rows, self.size)
+            self._stacks = links                      # published whole
+        return links
 
     def add(self, ids, rows, groups, cpu, memory, gpu, ports) -> range:
         """Append tasks (one entry of each argument per task); returns their indices."""
         first, count = self.size, len(ids)
         stop = first + count
-        made_up = [f"task-{first + k}" if task_id is None else task_id for k, task_id in enumerate(ids)] \
+        made_up = ids if isinstance(ids, StringColumn) else \
+            [f"task-{first + k}" if task_id is None else task_id for k, task_id in enumerate(ids)] \
             if None in ids else list(ids)
+        texts = None
         if first == 0 and count > LAZY_AFTER:
             self._index = None                  # a fleet's first tasks: indexed (and checked) on first use
         else:
-            index = dict(zip(made_up, range(first, stop)))
-            clash = next(iter(index.keys() & self.index.keys()), None)
-            if clash is not None or len(index) != count:
-                raise InputError(f"task {clash or _repeated(made_up)!r} is already in the fleet")
-            self.index.update(index)
+            index = self.index
+            texts = made_up if isinstance(made_up, list) else list(made_up)
+            clash = next((task_id for task_id in texts if task_id in index), None)
+            if clash is not None or len(set(texts)) != count:
+                raise InputError(f"task {clash or _repeated(texts)!r} is already in the fleet")
         if stop > len(self.rows):
-            capacity = max(2 * len(self.rows), stop)
-            for name in ("rows", "group", "cpu", "memory", "gpu", "alive"):
-                setattr(self, name, _grown(getattr(self, name), capacity, 0))
-        for group in set(groups).difference(self.name_code):
-            self.name_code[group] = len(self.names)
-            self.names.append(group)
-        self.rows[first:stop], self.cpu[first:stop], self.memory[first:stop], self.gpu[first:stop] = \
-            rows, cpu, memory, gpu
-        self.group[first:stop] = np.fromiter(map(self.name_code.__getitem__, groups), np.int64, count)
+            self._grow(max(len(self.rows) + len(self.rows) // 4 + 16, stop))
+        if isinstance(groups, SharedColumn):       # a code per task already: recode its few names
+            for group in set(groups.values).difference(self.name_code):
+                self.name_code[group] = len(self.names)
+                self.names.append(group)
+            codes = np.array([self.name_code[g] for g in groups.values] or [0], dtype=np.int64)[groups.codes]
+        else:
+            for group in set(groups).difference(self.name_code):
+                self.name_code[group] = len(self.names)
+                self.names.append(group)
+            codes = np.fromiter(map(self.name_code.__getitem__, groups), np.int64, count)
+        amounts = {"rows": rows, "cpu": cpu, "memory": memory, "gpu": gpu, "group": codes}
+        for name, values in amounts.items():
+            values = amounts[name] = np.asarray(values)
+            if count:
+                self._fit(name, int(values.max()))
+            getattr(self, name)[first:stop] = values
         self.alive[first:stop] = 1
         if self._stacks is not None and count:
             if count > LAZY_AFTER:
                 self._stacks = None                       # rebuilt when next needed
             else:
-                for task, row, code in zip(range(first, stop), np.asarray(rows).tolist(),
-                                           self.group[first:stop].tolist()):
-                    stack = self._stacks.get((row, code))
-                    if stack is None:
-                        stack = self._stacks[(row, code)] = []
-                        self._row_groups.setdefault(row, set()).add(code)
-                    stack.append(task)
-        self.ids += made_up
-        self.ports += ports
+                push = self._stacks.push
+                for task, row in zip(range(first, stop), amounts["rows"].tolist()):
+                    push(task, row)
+        self.ids.extend(made_up)
+        if texts is not None and self._index is not None:
+            self._index.add_many(first, texts)
+        self.ports.extend(ports)
         self.size = stop
         self.version += 1
         return range(first, stop)
@@ -247,56 +426,66 @@ class TaskTable:
         """``add`` for one task with a made-up id (what start_task does most)."""
         t = self.size
         if t == len(self.rows):
-            for name in ("rows", "group", "cpu", "memory", "gpu", "alive"):
-                setattr(self, name, _grown(getattr(self, name), 2 * t, 0))
+            self._grow(t + t // 4 + 16)
         task_id = f"task-{t}"
-        if task_id in self.index:
+        if not self.index.add_new(t, task_id):      # filed now (a given id took it: refused by add)
             return self.add([None], [row], [group], [cpu], [memory], [gpu], [ports])
         code = self.name_code.get(group)
         if code is None:
             code = self.name_code[group] = len(self.names)
             self.names.append(group)
+            self._fit("group", code)
+        if row > 0xFFFFFFFF or cpu > 0xFFFF or memory > 0xFFFF or gpu > 0xFF:
+            for name, value in (("rows", row), ("cpu", cpu), ("memory", memory), ("gpu", gpu)):
+                self._fit(name, value)
         self.rows[t], self.group[t], self.cpu[t], self.memory[t], self.gpu[t], self.alive[t] = \
             row, code, cpu, memory, gpu, 1
         self.ids.append(task_id)
         self.ports.append(ports)
-        self.index[task_id] = t
         if self._stacks is not None:
-            stack = self._stacks.get((row, code))
-            if stack is None:
-                stack = self._stacks[(row, code)] = []
-                self._row_groups.setdefault(row, set()).add(code)
-            stack.append(t)
+            self._stacks.push(t, row)
         self.size = t + 1
         self.version += 1
         return range(t, t + 1)
 
     def kill(self, task: int, row: int | None = None) -> None:
         """Mark a live task stopped."""
-        row, code = int(self.rows[task]) if row is None else row, int(self.group[task])
-        stacks, row_groups = self._built()                # before the task leaves the live ones
+        if not self.alive[task]:
+            raise ValueError(f"task {task} is not running")
+        row = int(self.rows[task]) if row is None else row
+        links = self._built()                             # before the task leaves the live ones
         self.alive[task] = 0
-        stack = stacks[(row, code)]
-        stack.remove(task)
-        if not stack:
-            del stacks[(row, code)]
-            row_groups[row].discard(code)
+        links.unlink(task, row)
         self.version += 1
 
     def on_row(self, row: int) -> list[int]:
         """The live tasks on ``row``, in the order they came."""
-        return sorted(t for code in self.row_groups.get(row, ()) for t in self.stacks[(row, code)])
+        tasks = self._built().newest_first(row)
+        tasks.reverse()
+        return tasks
 
     def latest(self, row: int, group: str, count: int, match) -> list[int]:
         """The ``count`` most recent live tasks of ``group`` on ``row`` for which ``match`` holds."""
-        stack = self.stacks.get((row, self.name_code.get(group, -1)), [])
-        return [t for t in reversed(stack) if match(t)][:count]
+        code = self.name_code.get(group, -1)
+        if code < 0:
+            return []
+        links = self._built()
+        codes, older = self.group, links._older
+        task = links._head[row] if row < len(links._head) else -1
+        out: list[int] = []
+        while task >= 0 and (count <= 0 or len(out) < count):    # newest first, no further than needed
+            if codes[task] == code and match(task):
+                out.append(task)
+            task = older[task]
+        return out[:count]
 
     def remap(self, old_to_new: np.ndarray) -> None:
         """Rows renumbered by a compaction (dead rows' tasks are dead already)."""
         live = np.flatnonzero(self.alive[:self.size])       # a dead task's row may predate earlier compactions
         self.rows[live] = old_to_new[self.rows[live]]
-        self._stacks = None                                # rebuilt from the remapped rows when needed
+        links = self._stacks
+        if links is not None:
+            self._stacks = links.renumbered(old_to_new)
 
     def live(self, pick_rows: np.ndarray | None):
         """The live tasks (indices, in order) and their rows in a snapshot that keeps ``pick_rows``."""
@@ -315,19 +504,21 @@ class TaskTable:
 
     def records(self, pick_rows: np.ndarray | None) -> TaskRecords:
         tasks, rows = self.live(pick_rows)
-        if len(tasks) == self.size:                       # none stopped: slices, not lookups
-            ids, ports = tuple(self.ids[:self.size]), tuple(self.ports[:self.size])
+        if len(tasks) == self.size:                       # none stopped: the buffers as they are
+            ids, ports = self.ids.column(self.size), self.ports.column(self.size)
+            picked = slice(0, self.size)
         else:
-            listed = tasks.tolist()
-            ids, ports = tuple(map(self.ids.__getitem__, listed)), tuple(map(self.ports.__getitem__, listed))
-        names = np.array(self.names + [""], dtype=object)[:len(self.names)]
-        return TaskRecords(ids, rows.astype(np.int64), tuple(names[self.group[tasks]].tolist()),
-                           self.cpu[tasks], self.memory[tasks], self.gpu[tasks], ports)
+            ids, ports, picked = self.ids.column(tasks), self.ports.column(tasks), tasks
+        groups = SharedColumn(self.group[picked].copy(), tuple(self.names))
+        return TaskRecords(ids, rows, groups, self.cpu[picked], self.memory[picked], self.gpu[picked], ports)
 
     def row_counts(self, row: int) -> dict[str, int]:
         """The live tasks per group on ``row``."""
-        stacks, row_groups = self._built()
-        return {self.names[code]: len(stacks[(row, code)]) for code in row_groups.get(row, ())}
+        codes, counts = self.group, {}
+        for task in self._built().newest_first(row):
+            code = int(codes[task])
+            counts[code] = counts.get(code, 0) + 1
+        return {self.names[code]: n for code, n in counts.items()}
 
 
 class CapacityView:
@@ -364,9 +555,9 @@ class FleetStore:
         self.alive = np.zeros(self.capacity, dtype=np.uint8)
         self.alive[:n] = 1
         self.dead_rows: list[int] = []                      # sorted
-        self.arns = list(columns.arns)
-        self._position: dict[str, int] | None = None        # row by ARN, built on first use
-        self.instance_id = GrowingCodes(columns.instance_id, self.capacity, self.changes)
+        self.arns = StringBuffer(columns.arns)               # a string buffer, not a str per row
+        self._position: StringIndex | None = None           # row by ARN, built on first use
+        self.instance_id = GrowingStringCodes(columns.instance_id, self.capacity, self.changes)
         self.status = GrowingCodes(columns.status, self.capacity, self.changes)
         self.agent_connected = GrowingCodes(columns.agent_connected, self.capacity, self.changes)
         self.attributes = {name: GrowingCodes(column, self.capacity, self.changes)
@@ -377,7 +568,7 @@ class FleetStore:
                                                                               _NUMBER_FILL.get(name, 0))
                         for name in NUMBERS}
         self._borrowed = set(NUMBERS) if n == self.capacity else set()
-        self.ports = list(columns.ports)
+        self.ports = GrowingShared(columns.ports)           # a code per row into the distinct port sets
         self.tasks = TaskTable()
         self._add_tasks(columns, 0)
         self.journal: list[tuple] = []
@@ -429,12 +620,12 @@ class FleetStore:
         pick = self.size if live is None else live
         numbers = {name: buffer[:self.size] if live is None else buffer[live] for name, buffer in self.numbers.items()}
         layout = self.layout
-        arns = self._cached("arns", layout, lambda: tuple(self.arns) if live is None
-                            else tuple(self.arns[i] for i in live.tolist()))
-        ports = self._cached("ports", (layout, self.version), lambda: tuple(self.ports) if live is None
-                             else tuple(self.ports[i] for i in live.tolist()))
+        arns = self.arns.column(self.size) if live is None else self._cached("arns", layout,
+                                                                             lambda: self.arns.column(live))
+        ports = self._cached("ports", (layout, self.version), lambda: self.ports.column(self.size if live is None
+                                                                                        else live))
         tasks = (layout, self.tasks.version)
-        return Columns(
+        columns = Columns(
             arns=arns, instance_id=self.instance_id.column(pick), status=self.status.column(pick),
             agent_connected=self.agent_connected.column(pick),
             agent_version=numbers["agent_version"], registered_at=numbers["registered_at"],
@@ -443,6 +634,9 @@ class FleetStore:
             groups=self._cached("groups", tasks, lambda: self.tasks.groups(n, live)),
             resources=MappingProxyType({name: numbers[name] for name in Columns.RESOURCES}),
             ports=ports, tasks=self._cached("tasks", tasks, lambda: self.tasks.records(live)))
+        # agentVersion and registeredAt change only with the rows: their narrowed copies last as long
+        columns.__dict__["_narrowed"] = self._cached("narrowed", layout, dict)
+        return columns
 
     def capacity_view(self) -> CapacityView:
         return CapacityView(self)
@@ -484,17 +678,22 @@ class FleetStore:
         self.epoch += 1
 
     @property
-    def position(self) -> dict[str, int]:
-        """The physical row of each live instance's ARN (a fleet that is only read never asks)."""
-        if self._position is None:                 # only ever dropped with no dead rows (start, compaction)
-            self._position = {arn: i for i, arn in enumerate(self.arns)}
-        return self._position
+    def position(self) -> StringIndex:
+        """The physical row of each live instance's ARN (``get``, ``[]``, ``in`` as a dict's), a
+        hash index over the ARN buffer, built on first use (a fleet that is only read never asks)
+        and kept by every change after."""
+        index = self._position
+        if index is None:
+            live = np.flatnonzero(self.alive[:self.size]) if self.dead_rows else None
+            index = StringIndex.build(self.arns, live)
+            self._position = index                  # published whole
+        return index
 
     def append(self, instances: list, tasks: TaskRecords) -> range:
         """Register checked instances (``ingest.InstanceRecord``, ARNs new) and the tasks they run."""
         first, count = self.size, len(instances)
         self._reserve(count)
-        numbers, alive, attributes = self.numbers, self.alive, self.attributes
+        numbers, alive, attributes, position = self.numbers, self.alive, self.attributes, self.position
         for row, record in enumerate(instances, first):
             self.instance_id.codes[row] = self.instance_id.code(ABSENT if record.instance_id is None
                                                                 else record.instance_id)
@@ -510,11 +709,13 @@ class FleetStore:
                 numbers[name][row] = value
             alive[row] = 1
             self.arns.append(record.arn)
-            self.position[record.arn] = row
+            position.add(row, record.arn)
             self.ports.append(record.ports)
+        for column in attributes.values():
+            column.refresh_presence(first, first + count)
         self.size, self.live = first + count, self.live + count
         if len(tasks):
-            self.tasks.add(tasks.ids, tasks.rows, tasks.groups, tasks.cpu, tasks.memory, tasks.gpu, list(tasks.ports))
+            self.tasks.add(tasks.ids, tasks.rows, tasks.groups, tasks.cpu, tasks.memory, tasks.gpu, tasks.ports)
         self._emit("add", first, count)
         return range(first, first + count)
 
@@ -526,17 +727,18 @@ class FleetStore:
             rows, codes = np.repeat(rows, groups.counts), np.repeat(groups.codes, groups.counts)
             m = len(rows)
             zero = np.zeros(m, dtype=np.int64)
-            records = TaskRecords((None,) * m, rows.astype(np.int64), tuple(groups.dictionary[c] for c in codes.tolist()),
-                                  zero, zero, zero, (frozenset(),) * m)
+            records = TaskRecords((None,) * m, rows.astype(np.int64), SharedColumn(codes, groups.dictionary),
+                                  zero, zero, zero, PortLists(np.zeros(m + 1, dtype=np.uint32), np.zeros(0, np.uint16)))
         if len(records.ids):
-            self.tasks.add(records.ids, records.rows + first_row, records.groups, records.cpu, records.memory,
-                           records.gpu, list(records.ports))
+            self.tasks.add(records.ids, records.rows + first_row if first_row else records.narrow("rows"),
+                           records.groups, records.narrow("cpu"), records.narrow("memory"), records.narrow("gpu"),
+                           records.ports)
 
     def remove(self, row: int) -> None:
         """Deregister: a tombstone; the instance's tasks stop counting."""
         self.alive[row] = 0
         self.live -= 1
-        del self.position[self.arns[row]]
+        self.position.discard(row)
         bisect.insort(self.dead_rows, row)
         for task in self.tasks.on_row(row):
             self.tasks.kill(task)
@@ -568,9 +770,10 @@ class FleetStore:
         keep = np.flatnonzero(self.alive[:self.size])
         old_to_new = np.full(self.size, -1, dtype=np.int64)
         old_to_new[keep] = np.arange(len(keep))
-        self.arns = [self.arns[i] for i in keep.tolist()]
-        self.ports = [self.ports[i] for i in keep.tolist()]
-        self._position = None
+        self.arns = self.arns.kept(keep)          # new objects: results handed out keep the old rows
+        self.ports = self.ports.kept(keep)
+        index = self._position                    # every live row is in it: moved, no ARN decoded
+        self._position = None if index is None else index.kept(keep, self.arns)
         self.size = len(keep)
         self.capacity = self.size + max(RESERVE, self.size // 2)
         self._resize(keep)

@@ -46,6 +46,8 @@ import numpy as np
 from placement import values
 from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, DictionaryColumn, GroupColumn, code_dtype
+from placement.fleet.shared import SharedColumn
+from placement.fleet.strings import StringColumn
 from placement.fleet.ingest import MAX_AMOUNT
 from placement.values import EARLIEST_MICROS, INT_ABSENT, LATEST_MICROS, pack_version, version_fits
 
@@ -121,7 +123,7 @@ def _columns(table) -> Columns:
     if connected is not None and not pa.types.is_boolean(connected.type):
         raise InputError("agentConnected must be a bool column")
     return Columns(
-        arns=tuple(arns.to_pylist()),
+        arns=StringColumn.from_strings(arns.to_pylist()),
         instance_id=strings["ec2InstanceId"], status=strings["status"],
         agent_connected=(DictionaryColumn.from_values(connected.to_pylist()) if connected is not None
                          else DictionaryColumn.absent(n)),
@@ -253,9 +255,9 @@ def _groups(array, n: int, pa) -> GroupColumn:
     return GroupColumn.from_rows(rows)
 
 
-def _ports(array, n: int, pa) -> tuple[frozenset[int], ...]:
+def _ports(array, n: int, pa) -> SharedColumn:
     if array is None:
-        return (frozenset(),) * n
+        return SharedColumn(np.zeros(n, dtype=np.uint8), (frozenset(),))
     if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
         raise InputError(f"remainingResources.PORTS must be a list<string> column, not {array.type}")
     rows = []
@@ -265,7 +267,7 @@ def _ports(array, n: int, pa) -> tuple[frozenset[int], ...]:
             raise InputError(f"remainingResources.PORTS row {row}: {preview(ports[numbers.index(None)])} "
                              "is not a port number (1 to 65535, as text)")
         rows.append(frozenset(numbers))
-    return tuple(rows)
+    return SharedColumn.from_values(rows)
 
 
 def to_arrow(columns: Columns):
@@ -295,7 +297,8 @@ def to_arrow(columns: Columns):
     tasks_per_row = np.bincount(rows, weights=groups.counts, minlength=n).astype(np.int64)
     group_names = np.array(groups.dictionary, dtype=object)[np.repeat(groups.codes, groups.counts)]
     port_lists = [sorted(ports) for ports in columns.ports]
-    data = {"containerInstanceArn": pa.array(columns.arns, type=pa.string()),
+    arns = columns.arns.tolist() if hasattr(columns.arns, "tolist") else list(columns.arns)
+    data = {"containerInstanceArn": pa.array(arns, type=pa.string()),
             "ec2InstanceId": strings(columns.instance_id), "status": strings(columns.status),
             "agentConnected": pa.array(truth, mask=(connected.codes == connected.absent_code)
                                        | (connected.codes == connected.valueless_code)),
