@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from placement.errors import InputError, PlacementError, Problem
+from placement.errors import InputError, PlacementError, Problem, preview
 from placement.fleet.model import Fleet
 from placement.lang import ast
 from placement.lang import ir as typed_ir
@@ -34,6 +34,8 @@ from placement.lang.parser import DEFAULT_MAX_LENGTH, parse
 from placement.engine.plan import Plan, plan
 
 BACKENDS = ("compiled", "reference")
+OUTPUTS = ("bool", "bits")
+MAX_THREADS = 1024
 _FILLING = threading.Lock()      # held only to replace an entry of a bound-plan cache
 
 
@@ -75,18 +77,23 @@ class Predicate:
                 self._bound[fleet] = (version, bound)
         return bound
 
-    def evaluate(self, fleet: Fleet, backend: str = "compiled", threads: int = 1) -> np.ndarray:
+    def evaluate(self, fleet: Fleet, backend: str = "compiled", threads: int = 1, out: str = "bool") -> np.ndarray:
         """One bool per instance of ``fleet``, in fleet order, for one version of the fleet
-        (mutations in other threads wait for the evaluation; other evaluations do not)."""
+        (mutations in other threads wait for the evaluation; other evaluations do not).
+        ``out="bits"``: the same as ⌈n / 8⌉ uint8 of packed bits, LSB first — Arrow's validity
+        layout, so ``pyarrow.BooleanArray.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])``
+        wraps it without a copy (``placement.fleet.tables.boolean_array`` does)."""
+        if out not in OUTPUTS:
+            raise InputError(f"unknown out {out!r}; choose one of {', '.join(OUTPUTS)}")
         if backend == "compiled":
-            if not isinstance(threads, int) or threads < 1:
-                raise InputError(f"threads must be a positive integer, got {threads!r}")
+            if type(threads) is not int or not 1 <= threads <= MAX_THREADS:
+                raise InputError(f"threads must be an integer from 1 to {MAX_THREADS}, got {preview(threads)}")
             if not isinstance(fleet, Fleet):
                 raise InputError(f"expected a Fleet, got {type(fleet).__name__}")
             lock = fleet.lock
             lock.acquire_read()
             try:
-                return self._bound_now(fleet).run(threads)     # the kernel releases the GIL
+                return self._bound_now(fleet).run(threads, out == "bits")     # the kernel releases the GIL
             finally:
                 lock.release_read()
         if backend == "reference":
@@ -94,11 +101,13 @@ class Predicate:
                 raise InputError(f"expected a Fleet, got {type(fleet).__name__}")
             from placement.engine import reference
             with fleet.lock.shared:
-                return reference.evaluate(self.ir, fleet)
+                mask = reference.evaluate(self.ir, fleet)
+            return np.packbits(mask, bitorder="little") if out == "bits" else mask
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
     def count(self, fleet: Fleet, backend: str = "compiled") -> int:
-        return int(np.count_nonzero(self.evaluate(fleet, backend)))
+        bits = self.evaluate(fleet, backend, out="bits")          # an eighth of the bytes to count
+        return int(np.bitwise_count(bits).sum(dtype=np.int64))
 
     def explain_plan(self, fleet: Fleet | None = None) -> str:
         """The plan like a disassembly; with a fleet, also what each node became when bound."""

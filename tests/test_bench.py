@@ -207,3 +207,24 @@ def test_a_method_that_disagrees_is_a_failure_naming_it(monkeypatch):
     assert failures[-1].startswith("placement 1k spread(AZ)+binpack(memory): sorted list differs from the fast placer")
     agreement = render.agreement(results)
     assert not agreement["all"] and not any(agreement["workloads"].values())
+
+
+@pytest.mark.parametrize("text", ["registeredAt >= 2024-06-01", "registeredAt < 2024-06-01T12:30:00+02:00",
+                                  "registeredAt <= 2023-01-01", "registeredAt > 0001-01-01",
+                                  "registeredAt == {some}", "registeredAt != {some}",
+                                  "not(registeredAt == {some}) and runningTasksCount != 2"])
+def test_every_peer_compares_registered_at_as_placement_does_absent_rows_included(text):
+    import dataclasses
+    import placement
+    from placement.values import INT_ABSENT, format_micros
+    base = scaled_fleet(1_000)
+    instants = base.columns.registered_at.copy()
+    instants[::7] = INT_ABSENT                                      # absent: every comparison false
+    fleet = Fleet(dataclasses.replace(base.columns, registered_at=instants))
+    table = fleet.to_arrow()
+    pred = placement.compile(text.format(some=format_micros(int(instants[3]))))
+    expected = np.asarray(pred.evaluate(fleet))
+    assert 0 < expected.sum() < len(fleet)
+    for peer in (peers.NumpyPeer(fleet.columns), peers.PandasPeer(table), peers.PolarsPeer(table),
+                 peers.DuckdbPeer(table, 1), peers.ArrowPeer(table)):
+        assert np.array_equal(np.asarray(peer.to_mask(peer.evaluate(pred.ir)), dtype=bool), expected), peer.name

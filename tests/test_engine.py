@@ -92,11 +92,12 @@ def test_task_group_tests_agree_with_the_reference_for_any_number_of_groups(grou
         assert kind in predicate.explain_plan(fleet)
 
 
-def test_scattered_codes_use_a_table_and_stay_correct():
-    fleet = Fleet.from_ecs([{"containerInstanceArn": f"ci-{i}", "ec2InstanceId": f"i-{i:02}"} for i in range(12)])
-    predicate = placement.compile("ec2InstanceId in [i-00, i-02, i-04, i-06, i-08, i-10]")
-    assert "table lookup" in predicate.explain_plan(fleet)
-    assert fleet.ids(predicate.evaluate(fleet)) == [f"ci-{i}" for i in range(0, 12, 2)]
+def test_scattered_codes_use_ranges_up_to_32_then_a_table_and_stay_correct():
+    fleet = Fleet.from_ecs([{"containerInstanceArn": f"ci-{i}", "ec2InstanceId": f"i-{i:02}"} for i in range(80)])
+    for step, plan in ((13, "7 code range(s)"), (5, "16 code range(s)"), (2, "table lookup")):
+        predicate = placement.compile(f"ec2InstanceId in [{', '.join(f'i-{i:02}' for i in range(0, 80, step))}]")
+        assert plan in predicate.explain_plan(fleet)
+        assert fleet.ids(predicate.evaluate(fleet)) == [f"ci-{i}" for i in range(0, 80, step)]
 
 
 def test_an_attribute_no_instance_has_is_decided_at_bind(fleet):

@@ -39,6 +39,7 @@ from placement.lang.ir import Kind
 
 PLACEMENT = "placement 1t"
 BIND_RUN = "placement bind+run"
+PLACEMENT_BITS = "placement bits"
 FLOOR = "floor"
 POLARS_SUBPROCESS = "polars 1t (subprocess)"
 ROUNDS = 7
@@ -77,6 +78,8 @@ def floor_arrays(pred: placement.Predicate, columns) -> list[np.ndarray]:
             arrays.append(columns.attributes[field.name].codes)
         elif field.kind is Kind.RUNNING_TASKS:
             arrays.append(columns.running_tasks)
+        elif field.kind in (Kind.REGISTERED_AT, Kind.AGENT_VERSION):
+            arrays.append(columns.registered_at if field.kind is Kind.REGISTERED_AT else columns.agent_version)
         elif field.kind is Kind.TASK_GROUP:
             arrays.extend((columns.groups.offsets, columns.groups.codes))
     return arrays
@@ -99,6 +102,8 @@ def placement_methods(fleet: placement.Fleet) -> list[Method]:
     as_is = np.asarray
     return [
         Method(PLACEMENT, lambda pred: pred.evaluate(fleet), as_is, peer=False),
+        Method(PLACEMENT_BITS, lambda pred: pred.evaluate(fleet, out="bits"),
+               lambda bits: np.unpackbits(bits, bitorder="little", count=len(fleet)), peer=False),
         Method("placement 2t", lambda pred: pred.evaluate(fleet, threads=2), as_is, peer=False, single_thread=False),
         Method(BIND_RUN, lambda pred: bind(pred.plan, fleet.columns).run(1), as_is, peer=False),
     ]

@@ -8,7 +8,8 @@ without nulls:
 * ``one_of(field, values)`` / ``matches(field, pattern)``: the value exists, has a value and is
   in ``values`` / fully matches ``pattern``; false where the attribute is absent or value-less;
 * ``has_value(field)`` (exists and is not value-less) and ``exists(field)``;
-* ``compare(field, op, value)`` for ``runningTasksCount``;
+* ``compare(field, op, value)`` for ``runningTasksCount`` and ``registeredAt``, false where the
+  value is absent; ``one_of`` and ``has_value`` take those two fields as well;
 * ``group_any(values | pattern)``: some running task's group is in ``values`` / matches, and
   ``group_nonempty()``: the instance runs a task;
 * ``all_of`` / ``any_of`` / ``negate`` / ``const``: plain two-valued logic.
@@ -25,10 +26,18 @@ does this by itself for ``.str`` on categoricals, polars and pyarrow are written
 dictionary arrays). ``evaluate`` returns the library's native boolean result (ndarray, Series,
 Arrow table); ``to_mask`` turns it into a numpy mask for the correctness check, untimed.
 
-Supported subjects: ``attribute:*``, ``runningTasksCount`` and ``task:group``.
+``registeredAt`` values reach the peers as int64 microseconds since the epoch (UTC), the IR's
+form; each peer compares on its native column: numpy on ``Columns.registered_at`` without its
+``INT_ABSENT`` rows, the Arrow-based peers on the ``timestamp[us, UTC]`` column (null where
+absent) against a literal of that type (``pd.Timestamp``, a polars datetime literal, a DuckDB
+``TIMESTAMPTZ`` literal, a pyarrow timestamp scalar).
+
+Supported subjects: ``attribute:*``, ``runningTasksCount``, ``registeredAt`` and ``task:group``;
+any other (``agentVersion``, ...) raises ``ValueError`` rather than answer wrongly.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
 import re
@@ -42,12 +51,15 @@ from placement.lang.ir import Field, Kind
 
 GROUPS = "task:group"
 RUNNING = "runningTasksCount"
+SUPPORTED = frozenset({Kind.ATTRIBUTE, Kind.RUNNING_TASKS, Kind.REGISTERED_AT, Kind.TASK_GROUP})
+NUMERIC = frozenset({Kind.RUNNING_TASKS, Kind.REGISTERED_AT})       # int64 columns, ordered
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 def arrow_name(field: Field) -> str:
     """The column that holds ``field`` in ``Fleet.to_arrow()``."""
-    if field.kind in (Kind.ATTRIBUTE, Kind.RUNNING_TASKS, Kind.TASK_GROUP):
+    if field.kind in SUPPORTED:
         return str(field)
     raise ValueError(f"{field} is not read by any benchmark workload, so the peers do not map it")
 
@@ -63,6 +75,11 @@ def fields_of(expr: ir.Expr) -> list[Field]:
     else:
         found = [expr.field]
     return list(dict.fromkeys(found))
+
+
+def instant(micros: int) -> dt.datetime:
+    """A ``registeredAt`` IR value (microseconds since the epoch) as an aware UTC datetime, exactly."""
+    return _EPOCH + dt.timedelta(microseconds=micros)
 
 
 def full_match_regex(pattern: str) -> str:
@@ -92,12 +109,13 @@ class Peer:
         return self.leaf(expr)
 
     def leaf(self, leaf: ir.Leaf):
+        arrow_name(leaf.field)                  # raises for a subject the peers do not map
         groups = leaf.field.kind is Kind.TASK_GROUP
         if isinstance(leaf, ir.Exists):
             present = self.group_nonempty() if groups else self.exists(leaf.field)
             return present if leaf.present else self.negate(present)
         if isinstance(leaf, ir.Order):
-            if leaf.field.kind is not Kind.RUNNING_TASKS:
+            if leaf.field.kind not in NUMERIC:
                 raise ValueError(f"{self.name}: ordering on {leaf.field} is not in the benchmark workloads")
             return self.compare(leaf.field, leaf.op, leaf.value)
         if isinstance(leaf, ir.OneOf):
@@ -146,9 +164,16 @@ class NumpyPeer(Peer):
         table = column.table([value_test(v) for v in column.dictionary])   # absent, value-less: false
         return table[column.codes]
 
-    def one_of(self, field, values):
+    def _numbers(self, field: Field) -> np.ndarray | None:
+        """The int64 column of a numeric field (``INT_ABSENT`` where absent), else None."""
         if field.kind is Kind.RUNNING_TASKS:
-            return np.isin(self.columns.running_tasks, values)
+            return self.columns.running_tasks
+        return self.columns.registered_at if field.kind is Kind.REGISTERED_AT else None
+
+    def one_of(self, field, values):
+        numbers = self._numbers(field)
+        if numbers is not None:
+            return np.isin(numbers, values) & (numbers != INT_ABSENT)
         wanted = set(values)
         return self._lookup(field, wanted.__contains__)
 
@@ -157,6 +182,9 @@ class NumpyPeer(Peer):
         return self._lookup(field, lambda v: regex.fullmatch(v) is not None)
 
     def has_value(self, field):
+        numbers = self._numbers(field)
+        if numbers is not None:
+            return numbers != INT_ABSENT
         column = self._dictionary(field)
         return np.zeros(self.n, dtype=bool) if column is None else column.codes < column.absent_code
 
@@ -165,8 +193,8 @@ class NumpyPeer(Peer):
         return np.zeros(self.n, dtype=bool) if column is None else column.codes != column.absent_code
 
     def compare(self, field, op, value):
-        counts = self.columns.running_tasks
-        return _COMPARE[op](counts, value) & (counts != INT_ABSENT)
+        numbers = self._numbers(field)
+        return _COMPARE[op](numbers, value) & (numbers != INT_ABSENT)
 
     def group_any(self, values=None, pattern=None):
         groups = self.columns.groups
@@ -204,10 +232,14 @@ class PandasPeer(Peer):
     def _never(self):
         return self.pd.Series(np.zeros(self.n, dtype=bool))
 
+    def _literal(self, field, value):
+        return self.pd.Timestamp(instant(value)) if field.kind is Kind.REGISTERED_AT else value
+
     def one_of(self, field, values):
         s = self._series(field)
         if s is None or s.dtype == bool:
             return self._never()
+        values = [self._literal(field, v) for v in values]     # NaT equals nothing
         return s == values[0] if len(values) == 1 else s.isin(values)
 
     def matches(self, field, pattern):
@@ -225,7 +257,7 @@ class PandasPeer(Peer):
         return self._never() if s is None else s if s.dtype == bool else s.notna()
 
     def compare(self, field, op, value):
-        return _COMPARE[op](self.frame[RUNNING], value)
+        return _COMPARE[op](self.frame[arrow_name(field)], self._literal(field, value))   # NaT: false
 
     def group_any(self, values=None, pattern=None):
         groups = self.long["group"]
@@ -279,9 +311,14 @@ class PolarsPeer(Peer):
     def _never(self):
         return self.pl.repeat(False, self.pl.len())
 
+    def _literal(self, field, value):
+        return self.pl.lit(instant(value)) if field.kind is Kind.REGISTERED_AT else value
+
     def one_of(self, field, values):
-        if field.kind is not Kind.RUNNING_TASKS and self._kind(field) != "valued":
+        if field.kind not in NUMERIC and self._kind(field) != "valued":
             return self._never()
+        if field.kind is Kind.REGISTERED_AT:
+            values = self.pl.Series([instant(v) for v in values], dtype=self.frame.schema[arrow_name(field)]).implode()
         return self.pl.col(arrow_name(field)).is_in(values).fill_null(False)
 
     def matches(self, field, pattern):
@@ -304,7 +341,7 @@ class PolarsPeer(Peer):
         return column.fill_null(False) if kind == "valueless" else column.is_not_null()
 
     def compare(self, field, op, value):
-        return _COMPARE[op](self.pl.col(RUNNING), value).fill_null(False)
+        return _COMPARE[op](self.pl.col(arrow_name(field)), self._literal(field, value)).fill_null(False)
 
     def group_any(self, values=None, pattern=None):
         element = self.pl.element()
@@ -358,9 +395,12 @@ class DuckdbPeer(Peer):
         return None if dtype is None else "valueless" if pa.types.is_boolean(dtype) else "valued"
 
     def one_of(self, field, values):
-        if field.kind is not Kind.RUNNING_TASKS and self._kind(field) != "valued":
+        if field.kind not in NUMERIC and self._kind(field) != "valued":
             return "false"
-        items = ", ".join(_sql_literal(v) for v in values)
+        items = ", ".join(_sql_value(field, v) for v in values)
+        if len(values) > 4:     # DuckDB 2.0 with 2 threads answers a long IN (or list_contains) wrongly
+            equalities = " OR ".join(f"{_sql_name(field)} = {_sql_value(field, v)}" for v in values)
+            return f"coalesce({equalities}, false)"
         return f"coalesce({_sql_name(field)} IN ({items}), false)"
 
     def matches(self, field, pattern):
@@ -378,7 +418,7 @@ class DuckdbPeer(Peer):
         return f"coalesce({_sql_name(field)}, false)" if kind == "valueless" else f"({_sql_name(field)} IS NOT NULL)"
 
     def compare(self, field, op, value):
-        return f"coalesce({_sql_name(field)} {op} {int(value)}, false)"
+        return f"coalesce({_sql_name(field)} {op} {_sql_value(field, value)}, false)"
 
     def group_any(self, values=None, pattern=None):
         column = _sql_name(GROUPS)
@@ -413,6 +453,13 @@ def _sql_literal(value) -> str:
     return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
+def _sql_value(field: Field, value) -> str:
+    """An IR value as a literal of the field's column type (``registeredAt``: TIMESTAMPTZ with offset)."""
+    if field.kind is Kind.REGISTERED_AT:
+        return f"TIMESTAMPTZ '{instant(value).isoformat(sep=' ', timespec='microseconds')}'"
+    return _sql_literal(value)
+
+
 # -- pyarrow.compute: lookup tables over the dictionary, taken by the indices ----------------------
 
 class ArrowPeer(Peer):
@@ -443,10 +490,15 @@ class ArrowPeer(Peer):
     def _lookup(self, array, table):
         return self.pc.take(table, array.indices).fill_null(False)
 
+    def _numbers(self, field):
+        """The int64 / timestamp array of a numeric field (null where absent), else None."""
+        return self._array(field) if field.kind in NUMERIC else None
+
     def one_of(self, field, values):
         pc = self.pc
-        if field.kind is Kind.RUNNING_TASKS:
-            return pc.is_in(self._array(field), value_set=self.pa.array(values, self.pa.int64()))
+        numbers = self._numbers(field)
+        if numbers is not None:     # int64 values become the column's type (timestamp[us, UTC])
+            return pc.is_in(numbers, value_set=self.pa.array(values, numbers.type)).fill_null(False)
         array = self._valued(field)
         if array is None:
             return self._never()
@@ -459,7 +511,7 @@ class ArrowPeer(Peer):
         return self._lookup(array, self.pc.match_substring_regex(array.dictionary, full_match_regex(pattern)))
 
     def has_value(self, field):
-        array = self._valued(field)
+        array = self._valued(field) if field.kind not in NUMERIC else self._numbers(field)
         return self._never() if array is None else self.pc.is_valid(array)
 
     def exists(self, field):
@@ -470,7 +522,8 @@ class ArrowPeer(Peer):
 
     def compare(self, field, op, value):
         name = {">": "greater", ">=": "greater_equal", "<": "less", "<=": "less_equal"}[op]
-        return getattr(self.pc, name)(self._array(field), value).fill_null(False)
+        array = self._numbers(field)
+        return getattr(self.pc, name)(array, self.pa.scalar(value, array.type)).fill_null(False)
 
     def group_any(self, values=None, pattern=None):
         pc, groups = self.pc, self.arrays[GROUPS]

@@ -28,7 +28,9 @@ WORKLOADS: dict[str, str] = {
     "in-list": "attribute:ecs.availability-zone in [us-east-1a, us-east-1c, us-east-1f]",
     "regex-prefix": "attribute:ecs.instance-type =~ t3.*",
     "regex-alternation": r"attribute:ecs.instance-type =~ '(m5|c5|r5)\.(x|2x)?large'",
+    "in-five": ("attribute:ecs.instance-type in [c5.2xlarge, g5.xlarge, m6g.large, p3.2xlarge, t2.micro]"),
     "count-range": "runningTasksCount >= 1 and runningTasksCount <= 3",
+    "registered-since": "registeredAt >= 2024-06-01",
     "exists-sparse": "attribute:flavor exists",
     "compound-4": ("attribute:ecs.cpu-architecture == x86_64 and attribute:ecs.availability-zone != us-east-1d"
                    " and not(attribute:stack == dev) or attribute:team in [payments, search]"),

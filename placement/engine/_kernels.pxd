@@ -13,6 +13,7 @@ cpdef enum NodeKind:
     NODE_ALL = 4
     NODE_ANY = 5
     NODE_BITS = 6              # task:group set test on a per-instance bitmap of group codes
+    NODE_PRESENCE = 7          # bit row of a packed bitmap (LSB first): an attribute's presence
 
 cpdef enum ColumnType:
     COL_U8 = 0
@@ -31,7 +32,7 @@ cdef struct Node:
     int column_type
     bint invert                # flip the node's result
     bint value                 # NODE_CONST
-    const void* data           # NODE_RANGES / NODE_TABLE: the column
+    const void* data           # NODE_RANGES / NODE_TABLE / NODE_BITS: the column; NODE_PRESENCE: the bitmap
     const uint64_t* lo         # NODE_RANGES: lower bounds, as bit patterns of the column type; NODE_BITS: the mask
     const uint64_t* span       # NODE_RANGES: hi - lo
     int ranges

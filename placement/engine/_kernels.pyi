@@ -7,7 +7,8 @@ class Program:
 
     rows: int
     def __init__(self, rows: int, specs: list[tuple]) -> None: ...
-    def run(self, threads: int = 1) -> np.ndarray: ...
+    def run(self, threads: int = 1, packed: bool = False) -> np.ndarray:
+        """The mask: one bool per row, or with ``packed`` ⌈rows / 8⌉ uint8 of bits, LSB first."""
     def trace(self, start: int = 0, stop: int = -1) -> np.ndarray:
         """Trace mode: per node in preorder, how many of rows [start, stop) it is true for
         (int64), every node evaluated on every row, without early exit. ``stop`` -1: all rows."""

@@ -12,7 +12,7 @@ early exit, counting each node's true rows; ``run`` and ``evaluate`` do not chan
 """
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 from cython.parallel cimport prange, threadid
 
 import numpy as np
@@ -34,6 +34,9 @@ ctypedef fused code_t:
     uint32_t
     uint64_t
 
+cdef enum:
+    SPARSE = 32                # an all's later range operand is tested row by row under 1/32 of the block
+
 cdef uint64_t EVERY_BYTE_ONE = ((<uint64_t>0x01010101) << 32) | <uint64_t>0x01010101
 
 _COLUMN_DTYPES = {COL_U8: np.dtype(np.uint8), COL_U16: np.dtype(np.uint16),
@@ -49,20 +52,49 @@ cdef enum Combine:
 
 
 cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out,
-                           int how) noexcept nogil:
+                           int how, uint8_t* scratch) noexcept nogil:
     """The code is in one of the node's ranges (flipped when inverted), combined into ``out``.
-    Up to four ranges are tested in one pass over the column: unused slots repeat the first
-    range, which changes nothing and keeps one loop shape the compiler vectorises."""
-    cdef Py_ssize_t i
-    cdef int r
-    cdef uint8_t flip = node.invert
-    cdef code_t lo0, lo1, lo2, lo3, s0, s1, s2, s3, c
-    if node.ranges > 4:
-        ranges_multipass(column, node, n, out, how)
+    Up to eight ranges take one pass over the column (eight single codes, an ``in`` list, are
+    equality tests); more take one pass per eight over the block (in L1 by then). ``scratch``:
+    two blocks (the evaluator's level below, which a leaf does not use; no stack arrays, so deep
+    plans keep small frames)."""
+    cdef int first
+    cdef uint8_t* block = scratch
+    cdef uint8_t* spare = scratch + BLOCK
+    if node.ranges <= 4:
+        ranges_four(column, node.lo, node.span, node.ranges, node.invert, n, out, how)
         return
-    lo0 = <code_t>node.lo[0]
-    s0 = <code_t>node.span[0]
-    if node.ranges == 1:
+    if node.ranges <= 8 and how == SET:
+        eight_of(column, node, 0, n, out, node.invert)
+        return
+    eight_of(column, node, 0, n, block, 0)
+    for first in range(8, node.ranges, 8):             # eight more at a time, or-ed into the block
+        eight_of(column, node, first, n, spare, 0)
+        combine(block, spare, n, OR_INTO, 0)
+    combine(out, block, n, how, node.invert)
+
+
+cdef inline void eight_of(const code_t* column, const Node* node, int first, Py_ssize_t n, uint8_t* out,
+                          uint8_t flip) noexcept nogil:
+    """Ranges ``first`` .. ``first + 7`` (or fewer) of the node, in one pass set into ``out``."""
+    cdef int r = min(8, node.ranges - first)
+    if r <= 4:
+        ranges_four(column, node.lo + first, node.span + first, r, flip, n, out, SET)
+    elif single_codes(node, first, r):
+        equals_eight(column, node.lo + first, r, flip, n, out)
+    else:
+        ranges_eight(column, node.lo + first, node.span + first, r, flip, n, out)
+
+
+cdef inline void ranges_four(const code_t* column, const uint64_t* lows, const uint64_t* spans, int r,
+                             uint8_t flip, Py_ssize_t n, uint8_t* out, int how) noexcept nogil:
+    """One pass for up to four ranges: unused slots repeat the first range, which changes
+    nothing and keeps one loop shape the compiler vectorises."""
+    cdef Py_ssize_t i
+    cdef code_t lo0, lo1, lo2, lo3, s0, s1, s2, s3, c
+    lo0 = <code_t>lows[0]
+    s0 = <code_t>spans[0]
+    if r == 1:
         if how == SET:
             for i in range(n):
                 out[i] = <uint8_t>(<code_t>(column[i] - lo0) <= s0) ^ flip
@@ -73,9 +105,8 @@ cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n,
             for i in range(n):
                 out[i] |= <uint8_t>(<code_t>(column[i] - lo0) <= s0) ^ flip
         return
-    r = node.ranges
-    lo1 = <code_t>node.lo[1]
-    s1 = <code_t>node.span[1]
+    lo1 = <code_t>lows[1]
+    s1 = <code_t>spans[1]
     if r == 2:                                    # != and two-item lists: the common case
         if how == SET:
             for i in range(n):
@@ -90,10 +121,10 @@ cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n,
                 c = column[i]
                 out[i] |= (<uint8_t>(<code_t>(c - lo0) <= s0) | <uint8_t>(<code_t>(c - lo1) <= s1)) ^ flip
         return
-    lo2 = <code_t>node.lo[2 if r > 2 else 0]
-    s2 = <code_t>node.span[2 if r > 2 else 0]
-    lo3 = <code_t>node.lo[3 if r > 3 else 0]
-    s3 = <code_t>node.span[3 if r > 3 else 0]
+    lo2 = <code_t>lows[2 if r > 2 else 0]
+    s2 = <code_t>spans[2 if r > 2 else 0]
+    lo3 = <code_t>lows[3 if r > 3 else 0]
+    s3 = <code_t>spans[3 if r > 3 else 0]
     if how == SET:
         for i in range(n):
             c = column[i]
@@ -111,22 +142,132 @@ cdef inline void ranges_of(const code_t* column, const Node* node, Py_ssize_t n,
                        | <uint8_t>(<code_t>(c - lo2) <= s2) | <uint8_t>(<code_t>(c - lo3) <= s3)) ^ flip
 
 
-cdef inline void ranges_multipass(const code_t* column, const Node* node, Py_ssize_t n, uint8_t* out,
-                                  int how) noexcept nogil:
-    """More than four ranges (numeric ``!in`` lists): one pass per range into a local block."""
+cdef inline void ranges_eight(const code_t* column, const uint64_t* lows, const uint64_t* spans, int r,
+                              uint8_t flip, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """Five to eight ranges in one pass (an ``in`` list of that many scattered values), set into
+    ``out``; unused slots repeat the first range."""
     cdef Py_ssize_t i
-    cdef int r
-    cdef uint8_t flip = node.invert
-    cdef uint8_t block[BLOCK]
-    cdef code_t lo, span
+    cdef code_t l0, l1, l2, l3, l4, l5, l6, l7, s0, s1, s2, s3, s4, s5, s6, s7, c
+    l0, l1, l2, l3, l4 = <code_t>lows[0], <code_t>lows[1], <code_t>lows[2], <code_t>lows[3], <code_t>lows[4]
+    s0, s1, s2, s3, s4 = <code_t>spans[0], <code_t>spans[1], <code_t>spans[2], <code_t>spans[3], <code_t>spans[4]
+    l5, s5 = <code_t>lows[5 if r > 5 else 0], <code_t>spans[5 if r > 5 else 0]
+    l6, s6 = <code_t>lows[6 if r > 6 else 0], <code_t>spans[6 if r > 6 else 0]
+    l7, s7 = <code_t>lows[7 if r > 7 else 0], <code_t>spans[7 if r > 7 else 0]
     for i in range(n):
-        block[i] = 0
+        c = column[i]
+        out[i] = (<uint8_t>(<code_t>(c - l0) <= s0) | <uint8_t>(<code_t>(c - l1) <= s1)
+                  | <uint8_t>(<code_t>(c - l2) <= s2) | <uint8_t>(<code_t>(c - l3) <= s3)
+                  | <uint8_t>(<code_t>(c - l4) <= s4) | <uint8_t>(<code_t>(c - l5) <= s5)
+                  | <uint8_t>(<code_t>(c - l6) <= s6) | <uint8_t>(<code_t>(c - l7) <= s7)) ^ flip
+
+
+cdef inline bint single_codes(const Node* node, int first, int count) noexcept nogil:
+    """Ranges ``first`` .. ``first + count - 1`` are one code each: an ``in`` list of scattered values."""
+    cdef int r
+    for r in range(first, first + count):
+        if node.span[r] != 0:
+            return False
+    return True
+
+
+cdef inline void equals_eight(const code_t* column, const uint64_t* lows, int r, uint8_t flip, Py_ssize_t n,
+                              uint8_t* out) noexcept nogil:
+    """Five to eight single codes in one pass: an equality each, half the work of a range."""
+    cdef Py_ssize_t i
+    cdef code_t k0, k1, k2, k3, k4, k5, k6, k7, c
+    k0, k1, k2, k3, k4 = <code_t>lows[0], <code_t>lows[1], <code_t>lows[2], <code_t>lows[3], <code_t>lows[4]
+    k5 = <code_t>lows[5 if r > 5 else 0]
+    k6 = <code_t>lows[6 if r > 6 else 0]
+    k7 = <code_t>lows[7 if r > 7 else 0]
+    for i in range(n):
+        c = column[i]
+        out[i] = (<uint8_t>(c == k0) | <uint8_t>(c == k1) | <uint8_t>(c == k2) | <uint8_t>(c == k3)
+                  | <uint8_t>(c == k4) | <uint8_t>(c == k5) | <uint8_t>(c == k6) | <uint8_t>(c == k7)) ^ flip
+
+
+cdef inline uint8_t ranges_at(const code_t* column, const Node* node, Py_ssize_t row) noexcept nogil:
+    """The node's value on one row: what a sparse ``all`` asks of its later operands."""
+    cdef int r
+    cdef code_t c = column[row]
+    cdef uint8_t hit = 0
     for r in range(node.ranges):
-        lo = <code_t>node.lo[r]
-        span = <code_t>node.span[r]
-        for i in range(n):
-            block[i] |= <uint8_t>(<code_t>(column[i] - lo) <= span)
-    combine(out, block, n, how, flip)
+        hit |= <uint8_t>(<code_t>(c - <code_t>node.lo[r]) <= <code_t>node.span[r])
+    return hit ^ node.invert
+
+
+cdef inline void ranges_where(const Node* node, Py_ssize_t start, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """``out &= node`` testing only the rows still set: for a block an ``all`` has nearly
+    decided, reading a few values costs less than reading the column's whole block."""
+    cdef Py_ssize_t i, word, words = (n + 7) // 8
+    cdef uint64_t eight
+    for word in range(words):                  # eight rows at a time: most words are all zero
+        if word * 8 + 8 <= n:
+            memcpy(&eight, out + word * 8, 8)
+            if eight == 0:
+                continue
+        for i in range(word * 8, min(word * 8 + 8, n)):
+            if not out[i]:
+                continue
+            if node.column_type == COL_U8:
+                out[i] = ranges_at(<const uint8_t*>node.data, node, start + i)
+            elif node.column_type == COL_U16:
+                out[i] = ranges_at(<const uint16_t*>node.data, node, start + i)
+            elif node.column_type == COL_U32:
+                out[i] = ranges_at(<const uint32_t*>node.data, node, start + i)
+            else:
+                out[i] = ranges_at(<const uint64_t*>node.data, node, start + i)
+
+
+cdef uint64_t BIT_OF_BYTE = ((<uint64_t>0x80402010) << 32) | <uint64_t>0x08040201     # byte k: bit k
+cdef uint64_t TO_TOP_BIT = ((<uint64_t>0x00406070) << 32) | <uint64_t>0x787C7E7F      # byte k: 0x80 - 2^k
+
+
+cdef inline uint64_t spread(uint64_t bits) noexcept nogil:
+    """Eight bits (LSB first) as eight 0/1 bytes, without a table or a branch: the byte copied
+    into every lane, lane k keeping bit k, then 0x80 - 2^k added so a set bit (and only a set
+    bit) reaches the lane's top bit, shifted down to 1. Shifts and ors, so loops vectorise."""
+    bits |= bits << 8
+    bits |= bits << 16
+    bits |= bits << 32
+    return (((bits & BIT_OF_BYTE) + TO_TOP_BIT) >> 7) & EVERY_BYTE_ONE
+
+
+cdef inline void presence_of(const uint8_t* bits, Py_ssize_t start, Py_ssize_t n, uint8_t* out, int how,
+                             uint8_t flip) noexcept nogil:
+    """Rows [start, start + n) of a packed bitmap (LSB first) as 0/1 bytes, combined into ``out``:
+    eight rows per byte read (``spread``); rows off a byte boundary one at a time."""
+    cdef Py_ssize_t i = 0, j, words
+    cdef uint64_t flips = EVERY_BYTE_ONE if flip else 0, word, current
+    cdef const uint8_t* body
+    while i < n and (start + i) & 7:
+        edge_bit(bits, start + i, out + i, how, flip)
+        i += 1
+    words = (n - i) // 8
+    body = bits + ((start + i) >> 3)
+    if how == SET:
+        for j in range(words):
+            word = spread(body[j]) ^ flips
+            memcpy(out + i + 8 * j, &word, 8)
+    else:
+        for j in range(words):
+            memcpy(&current, out + i + 8 * j, 8)
+            word = spread(body[j]) ^ flips
+            current = (current & word) if how == AND_INTO else (current | word)
+            memcpy(out + i + 8 * j, &current, 8)
+    i += 8 * words
+    while i < n:
+        edge_bit(bits, start + i, out + i, how, flip)
+        i += 1
+
+
+cdef inline void edge_bit(const uint8_t* bits, Py_ssize_t row, uint8_t* out, int how, uint8_t flip) noexcept nogil:
+    cdef uint8_t bit = ((bits[row >> 3] >> (row & 7)) & 1) ^ flip
+    if how == SET:
+        out[0] = bit
+    elif how == AND_INTO:
+        out[0] &= bit
+    else:
+        out[0] |= bit
 
 
 cdef inline void combine(uint8_t* out, const uint8_t* value, Py_ssize_t n, int how, uint8_t flip) noexcept nogil:
@@ -213,18 +354,22 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
     """Node ``index`` on rows [start, start + n), combined into ``out`` as ``how`` says;
     ``scratch`` holds one block per level below."""
     cdef const Node* node = &nodes[index]
-    cdef Py_ssize_t i
+    cdef const Node* child
+    cdef Py_ssize_t i, rows_left
     cdef int c
     cdef bint is_all
     if node.kind == NODE_RANGES:                  # range leaves combine in their own pass
         if node.column_type == COL_U8:
-            ranges_of(<const uint8_t*>node.data + start, node, n, out, how)
+            ranges_of(<const uint8_t*>node.data + start, node, n, out, how, scratch)
         elif node.column_type == COL_U16:
-            ranges_of(<const uint16_t*>node.data + start, node, n, out, how)
+            ranges_of(<const uint16_t*>node.data + start, node, n, out, how, scratch)
         elif node.column_type == COL_U32:
-            ranges_of(<const uint32_t*>node.data + start, node, n, out, how)
+            ranges_of(<const uint32_t*>node.data + start, node, n, out, how, scratch)
         else:
-            ranges_of(<const uint64_t*>node.data + start, node, n, out, how)
+            ranges_of(<const uint64_t*>node.data + start, node, n, out, how, scratch)
+        return
+    if node.kind == NODE_PRESENCE:
+        presence_of(<const uint8_t*>node.data, start, n, out, how, node.invert)
         return
     if how != SET:                                # anything else: into scratch, then combine
         evaluate(nodes, children, index, start, n, scratch, scratch + BLOCK, SET)
@@ -254,8 +399,16 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
         is_all = node.kind == NODE_ALL
         evaluate(nodes, children, children[node.first_child], start, n, out, scratch, SET)
         for c in range(1, node.child_count):
-            if (is_all and not any_set(out, n)) or (not is_all and all_set(out, n)):
-                break                                   # the block is decided
+            child = &nodes[children[node.first_child + c]]
+            if is_all:
+                rows_left = count_set(out, n)
+                if rows_left == 0:
+                    break                               # the block is decided
+                if child.kind == NODE_RANGES and rows_left * SPARSE < n:
+                    ranges_where(child, start, n, out)
+                    continue
+            elif all_set(out, n):
+                break
             evaluate(nodes, children, children[node.first_child + c], start, n, out, scratch,
                      AND_INTO if is_all else OR_INTO)
     if node.invert and node.kind != NODE_BITS:
@@ -338,6 +491,10 @@ cdef class Program:
             node.kind, node.invert, node.value, node.mode = kind, bool(invert), bool(value), mode
             if kind in (NODE_RANGES, NODE_TABLE, NODE_BITS):
                 self._column(node, column_type, column)
+            if kind == NODE_PRESENCE:
+                if column.dtype != np.uint8 or column.ndim != 1 or len(column) < (rows + 7) // 8:
+                    raise ValueError("a presence bitmap needs one bit per row, packed in uint8")
+                node.data = self._keep(column)
             if kind == NODE_BITS:
                 if lo.dtype != np.uint64 or len(lo) != 1 or mode not in (GROUP_ANY, GROUP_NONE, GROUP_NONEMPTY,
                                                                          GROUP_EMPTY):
@@ -372,7 +529,7 @@ cdef class Program:
                     self.children[next_child] = kid
                     depths[kid] = depths[index] + 1
                     next_child += 1
-            elif kind not in (NODE_CONST, NODE_RANGES, NODE_TABLE, NODE_GROUP, NODE_BITS):
+            elif kind not in (NODE_CONST, NODE_RANGES, NODE_TABLE, NODE_GROUP, NODE_BITS, NODE_PRESENCE):
                 raise ValueError(f"unknown node kind {kind}")
         self.depth = max(depths)
 
@@ -448,16 +605,26 @@ cdef class Program:
             free(blocks)
         return result
 
-    def run(self, int threads=1):
-        """The mask, one bool per row. ``threads`` > 1 splits the blocks over OpenMP threads."""
-        result = np.empty(self.rows, dtype=np.bool_)
-        cdef uint8_t[::1] out = result.view(np.uint8)
+    def run(self, int threads=1, bint packed=False):
+        """The mask, one bool per row; ``packed``: ⌈rows / 8⌉ uint8 of bits, LSB first (Arrow's
+        validity layout), each block packed as it is evaluated. ``threads`` > 1 splits the
+        blocks over OpenMP threads."""
         cdef Py_ssize_t rows = self.rows, blocks = (self.rows + BLOCK - 1) // BLOCK, b, start
-        # a thread is worth waking for 16 blocks (64k rows) or more
-        cdef int workers = max(1, min(threads, blocks // 16))
-        cdef Py_ssize_t per_worker = (self.depth + 2) * BLOCK
+        cdef Py_ssize_t nbytes = (rows + 7) // 8
+        cdef uint8_t[::1] out
+        if packed:
+            result = np.empty(nbytes, dtype=np.uint8)
+        else:
+            result = np.empty(rows, dtype=np.bool_)
         if rows == 0:
             return result
+        out = result.view(np.uint8)
+        if packed and self.nodes[0].kind == NODE_PRESENCE:
+            copy_presence(&self.nodes[0], rows, &out[0])
+            return result
+        # a thread is worth waking for 16 blocks (64k rows) or more
+        cdef int workers = max(1, min(threads, blocks // 16))
+        cdef Py_ssize_t per_worker = (self.depth + 2 + packed) * BLOCK
         cdef uint8_t* scratch = <uint8_t*>malloc(workers * per_worker)
         if scratch == NULL:
             raise MemoryError()
@@ -465,14 +632,46 @@ cdef class Program:
             with nogil:
                 if workers == 1:
                     for b in range(blocks):
-                        start = b * BLOCK
-                        evaluate(self.nodes, self.children, 0, start, min(<Py_ssize_t>BLOCK, rows - start),
-                                 &out[start], scratch, SET)
+                        run_block(self.nodes, self.children, b, rows, &out[0], scratch, packed)
                 else:
                     for b in prange(blocks, num_threads=workers, schedule="static"):
-                        evaluate(self.nodes, self.children, 0, b * BLOCK,
-                                 min(<Py_ssize_t>BLOCK, rows - b * BLOCK), &out[b * BLOCK],
-                                 scratch + threadid() * per_worker, SET)
+                        run_block(self.nodes, self.children, b, rows, &out[0],
+                                  scratch + threadid() * per_worker, packed)
         finally:
             free(scratch)
         return result
+
+
+cdef uint64_t PACK = ((<uint64_t>0x01020408) << 32) | <uint64_t>0x10204080   # 8 bytes of 0/1 -> 8 bits
+
+
+cdef inline void run_block(const Node* nodes, const int* children, Py_ssize_t b, Py_ssize_t rows,
+                           uint8_t* out, uint8_t* scratch, bint packed) noexcept nogil:
+    """Block ``b`` of the program into ``out``: bytes in place, or packed through a scratch block."""
+    cdef Py_ssize_t start = b * BLOCK, n = min(<Py_ssize_t>BLOCK, rows - start), i, words = n // 8
+    cdef uint64_t word
+    cdef uint8_t last = 0
+    if not packed:
+        evaluate(nodes, children, 0, start, n, out + start, scratch, SET)
+        return
+    evaluate(nodes, children, 0, start, n, scratch, scratch + BLOCK, SET)
+    out += start // 8
+    for i in range(words):
+        memcpy(&word, scratch + 8 * i, 8)
+        out[i] = <uint8_t>((word * PACK) >> 56)
+    if n & 7:
+        for i in range(n & 7):
+            last |= scratch[8 * words + i] << i
+        out[words] = last
+
+
+cdef void copy_presence(const Node* node, Py_ssize_t rows, uint8_t* out) noexcept:
+    """A lone presence leaf, packed: the bitmap itself (flipped when inverted), the bits past the
+    last row cleared."""
+    cdef Py_ssize_t i, nbytes = (rows + 7) // 8
+    memcpy(out, node.data, nbytes)
+    if node.invert:
+        for i in range(nbytes):
+            out[i] ^= 0xFF
+    if rows & 7:
+        out[nbytes - 1] &= <uint8_t>((1 << (rows & 7)) - 1)

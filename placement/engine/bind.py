@@ -2,9 +2,10 @@
 
 Each ``ColumnTest`` over a string column is evaluated once per **dictionary entry** (plus the
 absent and value-less codes) into a boolean table, with numpy over the dictionary: no string is
-touched per instance. A table whose true entries form at most ``MAX_RANGES`` runs of codes (or
-whose false entries do) becomes range compares, which vectorise; otherwise the kernel gathers
-from the table. Numeric tests become int64 ranges from ``intervals``. After bind nothing can fail.
+touched per instance. A table that is true exactly where the row has the attribute (``exists``,
+or false exactly there) reads the column's presence bitmap, a bit per row. A table whose true
+entries form at most ``MAX_RANGES`` runs of codes (or whose false entries do) becomes range
+compares, which vectorise; otherwise the kernel gathers from the table. Numeric tests become int64 ranges from ``intervals``. After bind nothing can fail.
 
 ``bind_trace`` binds a trace plan (``plan.trace_plan``, the expression as written) for the
 kernel's trace mode: one kernel node per node, each leaf bound by the same ``_leaf_spec``.
@@ -26,11 +27,12 @@ from placement.lang.ir import Kind
 from placement.lang.patterns import compile_pattern
 from placement.values import INT_MAX, parse_number
 
-MAX_RANGES = 4          # up to here, range compares beat a table gather (see benchmarks)
+MAX_RANGES = 32         # up to here, range compares (eight a pass) beat a table gather (see benchmarks)
 _MASK64 = (1 << 64) - 1
 _COLUMN_TYPE = {np.dtype(np.uint8): ColumnType.COL_U8, np.dtype(np.uint16): ColumnType.COL_U16,
                 np.dtype(np.uint32): ColumnType.COL_U32}
 _TABLE_SIZE = {ColumnType.COL_U8: 1 << 8, ColumnType.COL_U16: 1 << 16}
+NARROWED = {Kind.AGENT_VERSION: "agent_version", Kind.REGISTERED_AT: "registered_at"}
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
@@ -41,8 +43,8 @@ class Bound:
     program: Program
     notes: tuple[str, ...]          # what each node became, for explain
 
-    def run(self, threads: int = 1):
-        return self.program.run(threads)
+    def run(self, threads: int = 1, packed: bool = False):
+        return self.program.run(threads, packed)
 
     def explain(self) -> str:
         return "\n".join((self.plan.explain(), "bound:", *(f"  {note}" for note in self.notes)))
@@ -92,6 +94,8 @@ def _emit(root: Node, columns: Columns, specs: list, notes: list[str], state=Non
             specs[index], note = _group_spec(node, columns)
         elif node.field.kind is Kind.RUNNING_TASKS and state is not None:
             specs[index], note = _count_spec(intervals.of(node.expr), state.running), "runningTasksCount: placed state"
+        elif node.field.kind in NARROWED and isinstance(columns, Columns):
+            specs[index], note = _narrowed_spec(node, columns, specs)
         else:
             specs[index], note = _leaf_spec(node, columns)
         notes.append(f"#{index} {note}")
@@ -174,6 +178,62 @@ def _numeric_spec(node: ColumnTest, columns: Columns):
         ", inverted" if invert else "")
 
 
+def _narrowed_spec(node: ColumnTest, columns: Columns, specs: list):
+    """A range test on agentVersion or registeredAt through the column's uint16 ``Buckets``:
+    rows whose bucket lies strictly inside a range's end buckets are in; rows in an end bucket
+    are checked against the int64 value, which the kernel skips for blocks with none of them.
+    Appends the operands to ``specs`` (after this node's slot, as preorder needs)."""
+    spec, note = _numeric_spec(node, columns)
+    name = NARROWED[node.field.kind]
+    buckets = columns.narrowed(name)
+    if spec[0] != NodeKind.NODE_RANGES or buckets is None:
+        return spec, note
+    lo, span, invert = spec[5].tolist(), spec[6].tolist(), spec[2]
+    runs = [(_signed(a), _signed(a) + b) for a, b in zip(lo, span)]
+    inside, ends = [], set()
+    for a, b in runs:
+        first, last = buckets.bucket(a), buckets.bucket(b)
+        for end in {first, last}:          # an end bucket wholly inside the range needs no check
+            low, high = buckets.values_of(end)
+            if a <= low and high <= b:
+                inside.append((end, end))
+            elif not (high < a or b < low):
+                ends.add(end)
+        if first + 1 <= last - 1:
+            inside.append((first + 1, last - 1))
+    inside = _merged(inside)
+    if not ends:
+        if not inside:
+            return _spec(NodeKind.NODE_CONST, value=invert), f"const {invert} for {node.field} (no row in range)"
+        return _ranges_spec(buckets.codes, ColumnType.COL_U16, inside, invert), f"{note}, as uint16 buckets"
+    def exact_test(at: int) -> list:           # in an end bucket, and in range by the int64 value
+        return [_spec(NodeKind.NODE_ALL, children=[at + 1, at + 2]),
+                _ranges_spec(buckets.codes, ColumnType.COL_U16, [(e, e) for e in sorted(ends)], False),
+                _ranges_spec(getattr(columns, name), ColumnType.COL_I64, runs, False)]
+
+    at = len(specs)
+    if not inside:
+        specs += exact_test(at)[1:]
+        return _spec(NodeKind.NODE_ALL, invert=invert, children=[at, at + 1]), f"{note}, through {len(ends)} uint16 end bucket(s)"
+    specs += [_ranges_spec(buckets.codes, ColumnType.COL_U16, inside, False), *exact_test(at + 1)]
+    return (_spec(NodeKind.NODE_ANY, invert=invert, children=[at, at + 1]),
+            f"{note}, through uint16 buckets of width {buckets.width}")
+
+
+def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for first, last in sorted(runs):
+        if out and first <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], last)
+        else:
+            out.append([first, last])
+    return [(first, last) for first, last in out]
+
+
+def _signed(pattern: int) -> int:
+    return pattern - (1 << 64) if pattern >= 1 << 63 else pattern
+
+
 def _count_spec(keys, counts: np.ndarray):
     """Ranges over an int64 count (never negative) that ``keys`` selects."""
     if not keys or keys == intervals.EVERYTHING:
@@ -211,12 +271,16 @@ def _dictionary_spec(node: ColumnTest, columns: Columns):
     if table.all() or not table.any():
         value = bool(table[0])
         return _spec(NodeKind.NODE_CONST, value=value), f"const {value} for {node.field} (decided by its dictionary)"
+    where = f"{node.field}: {len(column.dictionary)} values, {column.codes.dtype.name}"
+    present = table[column.valueless_code]
+    if table[column.absent_code] != present and (len(table) == 2 or np.all(np.delete(table, column.absent_code) == present)):
+        return (_spec(NodeKind.NODE_PRESENCE, invert=not present, column=column.presence()),
+                f"{where}, presence bitmap" + ("" if present else ", inverted"))
     column_type = _COLUMN_TYPE[column.codes.dtype]
     runs_true = _runs(table)
     runs_false = _complement(runs_true, len(table))
     invert = len(runs_false) < len(runs_true)
     runs = runs_false if invert else runs_true
-    where = f"{node.field}: {len(column.dictionary)} values, {column.codes.dtype.name}"
     if len(runs) <= MAX_RANGES:
         return _ranges_spec(column.codes, column_type, runs, invert), f"{where}, {len(runs)} code range(s)" + (
             ", inverted" if invert else "")

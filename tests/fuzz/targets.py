@@ -16,9 +16,13 @@ from __future__ import annotations
 import json
 
 import atheris
+import numpy as np
 
 import placement
 from placement.errors import PlacementError
+from placement.fleet import columns
+
+columns.BUCKETS_FROM = 0        # agentVersion / registeredAt through their uint16 buckets at any size
 
 SUBJECTS = ("attribute:a", "attribute:b", "attribute:ecs.instance-type", "attribute:ecs.capability.x",
             "runningTasksCount", "agentVersion", "registeredAt", "instanceId", "ec2InstanceId", "task:group",
@@ -144,6 +148,8 @@ def differential_target(raw: bytes) -> None:
     fast = predicate.evaluate(fleet)
     slow = predicate.evaluate(fleet, backend="reference")
     assert fast.tolist() == slow.tolist(), (text, json.dumps(instances)[:2000], fast.tolist(), slow.tolist())
+    bits = predicate.evaluate(fleet, out="bits")
+    assert bits.tobytes() == np.packbits(slow, bitorder="little").tobytes(), (text, bits, slow.tolist())
 
 
 TARGETS = {"compile": compile_target, "ecs_json": ecs_json_target, "arrow": arrow_target,
