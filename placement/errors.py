@@ -5,6 +5,7 @@ span(s) it is about, a message and a hint, as data. Nothing else in the package 
 """
 from __future__ import annotations
 
+import re
 import reprlib
 from dataclasses import dataclass
 
@@ -136,7 +137,7 @@ def render_problem(label: str, problem: Problem, source: str | None) -> str:
         # Long lines are cut to a window around the span so the caret stays on screen.
         left = max(line_start, start - _WINDOW // 2)
         right = min(line_end, max(left + _WINDOW, start + 1))
-        text = source[left:right].replace("\t", " ")
+        text = _LONE_SURROGATE.sub("\ufffd", source[left:right].replace("\t", " "))   # printable, same columns
         prefix = "..." if left > line_start else ""
         suffix = "..." if right < line_end else ""
         width = max(1, min(end, right) - start)
@@ -148,3 +149,4 @@ def render_problem(label: str, problem: Problem, source: str | None) -> str:
 
 
 _WINDOW = 100
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from placement import Fleet, InputError, compile, demo
+from placement import Fleet, InputError, QuerySyntaxError, compile, demo
 from placement.cli import main
 from placement.errors import preview
 from placement.place import Binpack, MemberOf, Placer, Random
@@ -586,3 +586,65 @@ def test_large_seeds_in_range_are_taken(capsys):
     assert main(["scale-in", "--demo", "30", "--demo-seed", "1", "--group", "service:production", "--count", "1",
                  "--strategy", "random", "--seed", str(2 ** 64 - 1), "--json"]) in (0, 1)
     assert json.loads(capsys.readouterr().out)["seed"] == 2 ** 64 - 1
+
+
+@pytest.mark.parametrize("seed", [1.5, "x", True], ids=repr)
+def test_a_prepared_request_refuses_a_seed_that_is_not_an_integer(fleet, seed):
+    with pytest.raises(InputError, match="seed must be an integer"):
+        Placer(fleet).prepare("g").place(1, 1, 1, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [np.int64(3), np.uint64(2 ** 63), 2 ** 70, -1], ids=repr)
+def test_a_prepared_request_takes_any_integer_seed_as_the_placer_does(fleet, seed):
+    prepared = Placer(fleet).prepare("g", strategies=[Random()]).place(3, 1, 1, seed=seed)
+    direct = Placer(fleet).place(3, 1, 1, group="g", strategies=[Random()], seed=seed)
+    assert prepared.seed == direct.seed and prepared.positions.tolist() == direct.positions.tolist()
+    again = Placer(fleet).place(3, 1, 1, group="g", strategies=[Random()], seed=int(seed) % 2 ** 64)
+    assert again.positions.tolist() == direct.positions.tolist()          # the draw takes it modulo 2^64
+
+
+@pytest.mark.parametrize("ports", [None, (), [], np.array([], dtype=np.int64)], ids=repr)
+def test_no_ports_may_be_spelled_none_or_any_empty_list(fleet, ports):
+    placer = Placer(fleet)
+    assert placer.prepare("g").place(1, 1, 1, ports=ports).unplaced == 0
+    assert placer.place(1, 1, 1, ports=ports, group="g").unplaced == 0
+
+
+@pytest.mark.parametrize("task", [2 ** 70, -1, 2 ** 63], ids=repr)
+def test_stopping_a_task_number_no_placer_can_hold_is_an_input_error(fleet, task):
+    with pytest.raises(InputError, match="no running task"):
+        Placer(fleet).stop([task])
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda f: f.start_task(f.arns[0], "g", cpu=2 ** 63), "task cpu must be an integer from 0 to 4,503,599,627,370,496"),
+    (lambda f: f.start_task(f.arns[0], "g", memory=2 ** 52 + 1), "task memory must be an integer from 0 to"),
+    (lambda f: f.start_task(f.arns[0], "\ud800"), "a task needs a group name (valid Unicode)"),
+    (lambda f: f.put_attribute(f.arns[0], "x", "\ud800"), "a string value or none (valid Unicode)"),
+    (lambda f: f.put_attribute(f.arns[0], "\udcff", "v"), "a non-empty name and a string value"),
+    (lambda f: f.delete_attribute(f.arns[0], "\ud800"), "a non-empty name (valid Unicode)"),
+    (lambda f: f.set_status(f.arns[0], "DRAIN\ud800"), "a status must be a non-empty string (valid Unicode)"),
+    (lambda f: Fleet.read(5), "expected a file path"),
+    (lambda f: Fleet.read(None), "expected a file path"),
+    (lambda f: Fleet.read("fleet.json", tasks=7), "expected a file path"),
+    (lambda f: Fleet.from_polars(5), "expected a polars.DataFrame, got int"),
+    (lambda f: compile("attribute:a exists").evaluate(f, threads=2 ** 70), "threads must be an integer from 1"),
+    (lambda f: compile("attribute:a exists").evaluate(f, threads=1.0), "threads must be an integer from 1"),
+    (lambda f: compile("attribute:a exists", max_length=-5), "max_length must be a positive integer"),
+    (lambda f: compile("attribute:a exists", max_length="2000"), "max_length must be a positive integer"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_hostile_arguments_to_the_python_api_are_input_errors(call, fragment):
+    fleet = demo(5, 2)                                   # its own: some calls change it
+    with pytest.raises(InputError) as raised:
+        call(fleet)
+    assert fragment in raised.value.message
+
+
+@pytest.mark.parametrize("text", ["attribute:a =~ \ud800", "attribute:a == x\udcff", "\ud800"], ids=repr)
+def test_a_lone_surrogate_in_an_expression_is_a_syntax_error_with_a_printable_caret(text):
+    with pytest.raises(QuerySyntaxError) as raised:
+        compile(text)
+    rendered = raised.value.render()
+    rendered.encode("utf-8")                                    # printable: the surrogate is shown as U+FFFD
+    column = next(i for i, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF)
+    assert raised.value.span.start == column and f"column {column + 1}" in rendered

@@ -253,3 +253,29 @@ def test_lint_folds_a_deep_expression_once(monkeypatch):
     runs = counted(monkeypatch, simplify._Folder, "run")
     predicate.warnings()
     assert runs[0] == 1
+
+
+def test_explain_json_of_a_10000_deep_expression_through_the_command_line(capsys):
+    """json.dumps recurses; the command line writes a document this deep with its own stack."""
+    import json
+    from placement.cli import main
+    text = "not(" * 5000 + "attribute:a !exists" + ")" * 5000           # every instance matches: exit 0
+    assert main(["explain", text, "--demo", "10", "--json", "--max-length", "100000"]) == 0
+    written = capsys.readouterr().out
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(50_000)
+    try:
+        document = json.loads(written)
+    finally:
+        sys.setrecursionlimit(limit)
+    node, depth = document["tree"], 0
+    while node["children"]:
+        node, depth = node["children"][0], depth + 1
+    assert depth == 5000 and node["text"] == "attribute:a !exists" and document["total"] == 10
+
+
+def test_the_deep_json_writer_writes_what_json_dumps_writes():
+    import json
+    from placement.cli.render import _dumps_deep
+    for document in ({"a": [1, 2.5, {"b": None, "c": 'x"y\u00e9'}], "d": True, "e": [], "f": {}}, [], {}, "x", [[[]]]):
+        assert _dumps_deep(document) == json.dumps(document)

@@ -30,7 +30,48 @@ def short(arn: str) -> str:
 
 
 def emit(document) -> None:
-    print(json.dumps(document))
+    print(dumps(document))
+
+
+def dumps(document) -> str:
+    """``json.dumps(document)``, also for a document nested deeper than Python's recursion limit
+    (the explanation of a 5,000-deep expression): then written with an explicit stack."""
+    try:
+        return json.dumps(document)
+    except RecursionError:
+        return _dumps_deep(document)
+
+
+def _dumps_deep(document) -> str:
+    parts: list[str] = []
+    stack: list[list] = [[None, iter((document,)), True]]     # [closing bracket, items, first]
+    while stack:
+        frame = stack[-1]
+        closing, items, first = frame
+        item = next(items, _END)
+        if item is _END:
+            stack.pop()
+            if closing:
+                parts.append(closing)
+            continue
+        if not first:
+            parts.append(", ")
+        frame[2] = False
+        if closing == "}":
+            key, item = item
+            parts.append(json.dumps(key if isinstance(key, str) else str(key)) + ": ")
+        if isinstance(item, dict):
+            parts.append("{")
+            stack.append(["}", iter(item.items()), True])
+        elif isinstance(item, (list, tuple)):
+            parts.append("[")
+            stack.append(["]", iter(item), True])
+        else:
+            parts.append(json.dumps(item))
+    return "".join(parts)
+
+
+_END = object()
 
 
 def rows_shown(args, n: int) -> int:

@@ -26,11 +26,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from placement.errors import InputError
+from placement.errors import InputError, preview
 from placement.fleet.columns import Columns, TaskRecords
 from placement.fleet.lock import ReadWriteLock
 from placement.fleet.store import FleetStore
-from placement.values import ABSENT, INT_ABSENT, VALUELESS, Version, unpack_version
+from placement.fleet.ingest import MAX_AMOUNT
+from placement.values import ABSENT, INT_ABSENT, VALUELESS, Version, is_unicode, unpack_version
 
 _EMPTY: Mapping = MappingProxyType({})
 _NO_PORTS: frozenset[int] = frozenset()
@@ -118,6 +119,11 @@ class Fleet(Sequence[Instance]):
         (JSON). ``tasks``: a ``describe-tasks`` file (or ``"-"``), for JSON fleets."""
         from pathlib import Path
         from placement.fleet.tables import TABLE_SUFFIXES, read_table_file
+        for given in (source, tasks):
+            if given is not None and not isinstance(given, (str, Path)):
+                raise InputError(f"expected a file path (a str or Path, or \"-\"), got {type(given).__name__}")
+        if source is None:
+            raise InputError("expected a file path (a str or Path, or \"-\"), got None")
         if source != "-" and Path(source).suffix.lower() in TABLE_SUFFIXES:
             if tasks is not None:
                 raise InputError("--tasks goes with an ECS JSON fleet; a table carries task:group as a column")
@@ -138,7 +144,10 @@ class Fleet(Sequence[Instance]):
 
     @classmethod
     def from_polars(cls, frame) -> "Fleet":
-        return cls.from_arrow(frame.to_arrow())
+        to_arrow = getattr(frame, "to_arrow", None) if type(frame).__module__.startswith("polars") else None
+        if to_arrow is None:
+            raise InputError(f"expected a polars.DataFrame, got {type(frame).__name__}")
+        return cls.from_arrow(to_arrow())
 
     def to_arrow(self):
         """The fleet as a ``pyarrow.Table`` that ``from_arrow`` reads back."""
@@ -239,7 +248,7 @@ class Fleet(Sequence[Instance]):
         with self._lock.shared:
             live = self._store.live_rows()
             arns = self._store.arns
-            return list(arns) if live is None else [arns[i] for i in live.tolist()]
+            return arns.tolist() if live is None else arns.column(live).tolist()
 
     def _row(self, arn: str) -> int:
         try:
@@ -260,7 +269,9 @@ class Fleet(Sequence[Instance]):
             if mask.shape != (len(self),):
                 raise InputError(f"mask has shape {mask.shape}; the fleet has {len(self)} instances")
             arns = self.columns.arns
-        return [arns[i] for i in np.flatnonzero(mask)]
+        rows = np.flatnonzero(mask)
+        take = getattr(arns, "take", None)                # a string column: decoded together
+        return take(rows).tolist() if take is not None else [arns[i] for i in rows.tolist()]
 
     # -- mutations a scheduler needs, each in time proportional to what it changes ---------------
     # Each holds the lock exclusively (acquired inline: a context manager's frames cost more than
@@ -301,13 +312,14 @@ class Fleet(Sequence[Instance]):
 
     def put_attribute(self, arn: str, name: str, value: str | None = None) -> None:
         """Set attribute ``name`` (value-less when ``value`` is None), as ``ecs put-attributes``."""
-        if not isinstance(name, str) or not name or (value is not None and not isinstance(value, str)):
-            raise InputError(f"an attribute needs a non-empty name and a string value or none, got {name!r}={value!r}")
+        if not _text(name) or (value is not None and not (isinstance(value, str) and is_unicode(value))):
+            raise InputError("an attribute needs a non-empty name and a string value or none (valid Unicode), "
+                             f"got {preview(name)}={preview(value)}")
         self._set_attribute(arn, name, VALUELESS if value is None else value)
 
     def delete_attribute(self, arn: str, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise InputError(f"an attribute needs a non-empty name, got {name!r}")
+        if not _text(name):
+            raise InputError(f"an attribute needs a non-empty name (valid Unicode), got {preview(name)}")
         self._set_attribute(arn, name, ABSENT)
 
     def _set_attribute(self, arn: str, name: str, value) -> None:
@@ -324,8 +336,8 @@ class Fleet(Sequence[Instance]):
 
     def set_status(self, arn: str, status: str) -> None:
         """The instance's status, as ``ecs update-container-instances-state`` sets it (``DRAINING``)."""
-        if not isinstance(status, str) or not status:
-            raise InputError(f"a status must be a non-empty string, got {status!r}")
+        if not _text(status):
+            raise InputError(f"a status must be a non-empty string (valid Unicode), got {preview(status)}")
         lock = self._lock
         lock.acquire_write()
         try:
@@ -339,12 +351,14 @@ class Fleet(Sequence[Instance]):
                    gpu: int = 0, ports=()) -> list[str]:
         """Record ``count`` RUNNING tasks of ``group`` on the instance, each using ``cpu``,
         ``memory``, ``gpu`` and the static host ``ports`` (runningTasksCount follows); returns their ids."""
-        if not (type(group) is str and group and type(count) is int and 0 <= count <= 10_000_000):
+        if not (type(group) is str and group and type(count) is int and 0 <= count <= 10_000_000
+                and (group.isascii() or is_unicode(group))):
             _check_tasks(group, count)
-        if not (type(cpu) is int and type(memory) is int and type(gpu) is int and min(cpu, memory, gpu) >= 0):
+        if not (type(cpu) is int and type(memory) is int and type(gpu) is int
+                and 0 <= min(cpu, memory, gpu) and max(cpu, memory, gpu) <= MAX_AMOUNT):
             for name, value in (("cpu", cpu), ("memory", memory), ("gpu", gpu)):
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise InputError(f"task {name} must be a non-negative integer, got {value!r}")
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_AMOUNT:
+                    raise InputError(f"task {name} must be an integer from 0 to {MAX_AMOUNT:,}, got {preview(value)}")
         static = frozenset(_port(p) for p in ports if p) if ports else _NO_PORTS
         lock = self._lock
         lock.acquire_write()
@@ -399,9 +413,13 @@ class Fleet(Sequence[Instance]):
             lock.release_write()
 
 
+def _text(value) -> bool:
+    return isinstance(value, str) and bool(value) and is_unicode(value)
+
+
 def _check_tasks(group, count) -> None:
-    if not isinstance(group, str) or not group:
-        raise InputError(f"a task needs a group name, got {group!r}")
+    if not _text(group):
+        raise InputError(f"a task needs a group name (valid Unicode), got {preview(group)}")
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10_000_000:
         raise InputError(f"a task count must be an integer from 0 to 10,000,000, got {count!r}")
 

@@ -21,9 +21,10 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from placement.errors import Problem, QuerySyntaxError, Span
+from placement.errors import InputError, Problem, QuerySyntaxError, Span, preview
 from placement.lang import ast
 from placement.lang.patterns import PatternError, compile_pattern
+from placement.values import is_unicode
 
 DEFAULT_MAX_LENGTH = 2000      # the ECS API's limit on a memberOf expression
 TOO_LONG = "too-long"           # the code of the length error, so a caller can name its own knob
@@ -56,6 +57,13 @@ def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> ast.Expr:
     """Parse one expression; raise ``QuerySyntaxError`` with a span on any problem."""
     if not isinstance(text, str):
         raise QuerySyntaxError(f"an expression must be a string, not {type(text).__name__}")
+    if type(max_length) is not int or max_length < 1:
+        raise InputError(f"max_length must be a positive integer, got {preview(max_length)}")
+    if not is_unicode(text):
+        at = next(i for i, char in enumerate(text) if 0xD800 <= ord(char) <= 0xDFFF)
+        raise QuerySyntaxError("a lone surrogate (like \\ud800) is not text: no pattern or value can hold it",
+                               source=text, span=Span(at, at + 1),
+                               hint="the expression was probably decoded from bytes that are not UTF-8")
     if len(text) > max_length:
         message = f"expression is {len(text)} characters long; the limit is {max_length}"
         raise QuerySyntaxError(message, source=text, problems=(Problem(

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from placement.place._ranker import Stale
-from placement.place.requests import MAX_AMOUNT, MAX_TASKS
+from placement.place.requests import MAX_AMOUNT, MAX_TASKS, seed_value
 
 cdef object UINT64 = (1 << 64) - 1
 
@@ -93,7 +93,7 @@ cdef class Request:
 
     def place(self, count=1, cpu=0, memory=0, gpu=0, ports=(), seed=None):
         """Place ``count`` identical tasks; see SPEC section 2."""
-        if ports or not (type(count) is int and type(cpu) is int and type(memory) is int and type(gpu) is int
+        if type(ports) is not tuple or ports or not (type(count) is int and type(cpu) is int and type(memory) is int and type(gpu) is int
                          and 0 <= count <= MAX_TASKS and 0 <= cpu <= MAX_AMOUNT and 0 <= memory <= MAX_AMOUNT
                          and 0 <= gpu <= MAX_AMOUNT):
             count, ports = self.checked(count, cpu, memory, gpu, ports)
@@ -103,6 +103,8 @@ cdef class Request:
             self.refresh()
         if seed is None and self.draws:
             seed = int.from_bytes(os.urandom(8), "little")
+        if seed is not None and type(seed) is not int:
+            seed = seed_value(seed)                      # numpy integers; anything else an input error
         cdef uint64_t drawn = 0 if seed is None else seed & UINT64
         try:
             rows, first, host, _ = self.index.place(count, cpu, memory, gpu, ports, drawn)

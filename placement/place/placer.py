@@ -136,7 +136,7 @@ class PreparedRequest(Request):
         """The count and ports of a demand outside the fast path's plain ints, or an InputError."""
         if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
             raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
-        demand = Demand(cpu, memory, gpu, _listed(ports, "ports") if ports else ())
+        demand = Demand(cpu, memory, gpu, () if ports is None else _listed(ports, "ports"))
         return count, demand.ports
 
     def refresh(self) -> None:
@@ -346,7 +346,8 @@ class Placer:
             numbers = task_ids
         else:
             items = _listed(task_ids, "task_ids")
-            numbers = [self.state.task_number(t) if type(t) is not int else t for t in items]
+            numbers = [self.state.task_number(t) if type(t) is not int else t if 0 <= t < 1 << 62 else None
+                       for t in items]
             if None in numbers:
                 raise InputError(f"no running task {items[numbers.index(None)]!r} on this placer")
         try:
