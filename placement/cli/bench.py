@@ -5,6 +5,7 @@ checked to give the fast path's answer (a disagreement exits 1). Results go to D
 results.json, report.md and plots, or to the terminal as tables."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime
 import re
@@ -17,7 +18,8 @@ from placement.cli.render import emit, progress, table
 from placement.errors import InputError
 
 USAGE = ("placement bench [--quick] [--scenario NAME]... [--sizes 10k,100k,1M] [--fleet FILE [--tasks FILE]]\n"
-         "                       [--out DIR] [--compare OLD.json] [--json]")
+         "                       [--out DIR] [--compare OLD.json] [--json]\n"
+         "       placement bench (--dask ADDRESS | --jobs N) [--runs N] [--scenario NAME] [--quick] [--out DIR] [--json]")
 DEFAULT_SIZES, QUICK_SIZES = "10k,100k,1M", "10k"
 MAX_SIZE = 10_000_000
 TRACE_TASKS, QUICK_TRACE_TASKS = 50_000, 5_000
@@ -48,6 +50,15 @@ def add(commands) -> None:
                          help="write results.json, report.md and PNG plots to DIR (made if missing)")
     command.add_argument("--compare", metavar="OLD.json",
                          help="an earlier run's results.json: each figure's speed-up against it")
+    # -- the Dask backend's benchmark (placement.dask.bench; dask imported only with --dask / --jobs) --
+    scale_out = command.add_mutually_exclusive_group()
+    scale_out.add_argument("--dask", metavar="ADDRESS",
+                           help="benchmark the Dask backend on the cluster at ADDRESS instead: a sweep's throughput, "
+                                "the overhead per run and per partition, placement over partitions")
+    scale_out.add_argument("--jobs", type=_jobs, metavar="N", help="the same on a local Dask cluster of N processes")
+    command.add_argument("--runs", type=_jobs, metavar="N",
+                         help="runs of the sweep with --dask / --jobs (default 20; seeds 0 to N-1)")
+    # -- end of the Dask backend's benchmark --
     add_json(command)
     command.set_defaults(run=run, demo=None, demo_seed=None)        # load_fleet's other source: none here
 
@@ -77,6 +88,10 @@ def command_line(args) -> str:
 
 
 def run(args) -> int:
+    if args.dask is not None or args.jobs is not None:                 # the Dask backend's benchmark
+        return run_dask(args)
+    if args.runs is not None:
+        raise InputError("--runs goes with --dask ADDRESS or --jobs N")
     from placement.bench import evaluation, placement, render, simulation
     from placement.bench.compare import compare, read_results
     from placement.bench.machine import describe
@@ -121,6 +136,47 @@ def run(args) -> int:
         if written:
             print(f"\nwrote {', '.join(str(p) for p in written)}")
     return 0 if results["agreement"]["all"] else 1
+
+
+# -- the Dask backend's benchmark ----------------------------------------------------------------
+
+def _jobs(text: str) -> int:
+    from placement.cli.common import count
+    value = count(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"takes 1 to 10,000, got {value}")
+    return value
+
+
+def run_dask(args) -> int:
+    from placement.dask import bench as dask_bench
+    for name in ("sizes", "fleet", "tasks", "compare"):
+        if getattr(args, name) is not None:
+            raise InputError(f"--{name} does not go with --dask / --jobs (the Dask benchmark makes its own fleets)")
+    if len(args.scenario) > 1:
+        raise InputError("--dask / --jobs sweeps one scenario: give --scenario once")
+    scenario = args.scenario[0] if args.scenario else dask_bench.DEFAULT_SCENARIO
+    simulation_names = __import__("placement.bench.simulation", fromlist=["chosen_scenarios"])
+    simulation_names.chosen_scenarios([scenario])                      # an unknown name: said now
+    out = made_folder(args.out) if args.out else None
+    with progress("benchmarking the Dask backend"):
+        results = dask_bench.measure(address=args.dask, jobs=args.jobs, runs=args.runs or 20,
+                                     scenario=scenario, quick=args.quick)
+    lines = [f"# Dask backend on {results['workers']} worker(s)", "", *dask_bench.markdown_rows([results])]
+    if out is not None:
+        import json
+        (out / "dask.json").write_text(json.dumps(results, indent=2) + "\n")
+        (out / "dask.md").write_text("\n".join(lines))
+    if args.json:
+        emit(results)
+    else:
+        print("\n".join(lines))
+        if out is not None:
+            print(f"wrote {out / 'dask.json'}, {out / 'dask.md'}")
+    return 0 if dask_bench.agreed(results) else 1
+
+
+# -- end of the Dask backend's benchmark ---------------------------------------------------------
 
 
 def fleet_sources(args, skipped: dict[str, str]):

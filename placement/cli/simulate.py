@@ -10,6 +10,7 @@ otherwise, 2 on bad input.
 """
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import sys
@@ -24,13 +25,14 @@ from placement.errors import InputError
 from placement.simulate.report import clock, comparison, micros, outcome, percent, rate, succeeded, write_results
 
 USAGE = ("placement simulate SCENARIO [--quick] [--out DIR] [--events-out FILE] [--json]\n"
+         "                          | SWEEP.yaml | SCENARIO [--quick] (--dask ADDRESS | --jobs N) [--out DIR] [--json]\n"
          "                          | --list [--json] | --schema\n"
          "                          | (--fleet FILE [--tasks FILE] | --demo N [--demo-seed S]) --trace FILE\n"
          "                            [--strategy S]... [--queue] [--seed S] [--events-out FILE] [--json]")
 REASONS_SHOWN = 5
 SCENARIO_FILES = (".yaml", ".yml", ".json")
 _TRACE_ONLY = ("fleet", "tasks", "demo", "demo_seed", "strategy", "queue", "seed")
-_SCENARIO_ONLY = ("quick", "out")
+_SCENARIO_ONLY = ("quick", "out", "dask", "jobs")
 
 
 def add(commands) -> None:
@@ -64,6 +66,15 @@ def add(commands) -> None:
                               "repeats; a scenario sets its own)")
     command.add_argument("--events-out", metavar="FILE",
                          help="write every event (place, unplaced, stop, ...) as JSON Lines to FILE")
+    # -- sweeps and Dask (placement.dask; dask is imported only with --dask / --jobs) --
+    scale_out = command.add_mutually_exclusive_group()
+    scale_out.add_argument("--dask", metavar="ADDRESS",
+                           help="run a sweep's runs (or a scenario's runs: as written and each variant) on the Dask "
+                                "cluster at ADDRESS (tcp://host:8786, or a scheduler file .json); needs "
+                                "'placement[dask]'")
+    scale_out.add_argument("--jobs", type=jobs_count, metavar="N",
+                           help="the same on a local Dask cluster of N worker processes")
+    # -- end of sweeps and Dask --
     add_json(command)
     command.set_defaults(run=run)
 
@@ -125,6 +136,8 @@ def load_scenario(name: str, quick: bool):
 
 def simulate_scenario(args) -> int:
     from placement.simulate import cluster
+    if args.dask is not None or args.jobs is not None or _is_sweep(args.scenario):     # sweeps and Dask
+        return simulate_sweep(args)
     scenario = load_scenario(args.scenario, args.quick)
     with nullcontext() if args.json else progress_bar(f"simulating {scenario.name}") as bar:
         def show(t: float, duration: float) -> None:
@@ -184,6 +197,72 @@ def print_summary(reports: list[dict], file=None) -> None:
     if len(reports) > 1:
         print("\nside by side:", file=file)
         print(table(*comparison(reports), indent="  "), file=file)
+
+
+# -- sweeps and Dask (placement.dask.sweep) ---------------------------------------------------
+
+def jobs_count(text: str) -> int:
+    """An argparse type: a number of local worker processes, 1 to 256."""
+    from placement.cli.common import count
+    value = count(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"takes 1 to 256 worker processes, got {value}")
+    return value
+
+
+def _is_sweep(name: str) -> bool:
+    from placement.dask.sweep import is_sweep_file
+    return is_sweep_file(name)
+
+
+def simulate_sweep(args) -> int:
+    """A sweep file's runs, or a scenario's runs (as written and each variant), in this process or
+    fanned out on Dask (``--dask ADDRESS`` / ``--jobs N``); the same figures wherever they run."""
+    from placement.dask import sweep as sweeps
+    from placement.simulate.scenario import BUILTIN
+    if args.events_out:
+        raise InputError("--events-out goes with a scenario run in this process, not with a sweep or --dask/--jobs")
+    if _is_sweep(args.scenario):
+        if args.quick:
+            raise InputError("--quick goes with a built-in scenario; a sweep file says quick: itself")
+        sweep = sweeps.read_sweep(args.scenario)
+    else:
+        scenario = load_scenario(args.scenario, args.quick)          # said as a scenario would be
+        named = args.scenario if args.scenario in BUILTIN else str(Path(args.scenario).resolve())
+        sweep = sweeps.sweep_from_document({"name": scenario.name, "scenario": named, "quick": args.quick,
+                                            "sweep": {"variant": [sweeps.AS_WRITTEN,
+                                                                  *(v.name for v in scenario.variants)]}},
+                                           args.scenario)
+    with nullcontext() if args.json else progress_bar(f"sweep {sweep.name}") as bar:
+        def show(done: int, total: int) -> None:
+            bar(done / total, f"{done}/{total} runs")
+        result = sweeps.run_sweep(sweep, address=args.dask, jobs=args.jobs, progress=show if bar else None)
+    if list(sweep.parameters) == ["variant"] and not _is_sweep(args.scenario):   # a scenario: its usual output
+        written = write_results(result.reports, args.out) if args.out else []
+        if args.json:
+            emit({"runs": result.reports, "eventsOut": None, "files": [str(path) for path in written],
+                  "mode": result.mode, "wallSeconds": result.wall})
+        else:
+            print_summary(result.reports)
+            print(f"\n{plural(len(result.runs), 'run')} on {result.mode} in {result.wall:.2f} s")
+            if written:
+                print(f"written to {args.out}: {', '.join(path.name for path in written)}")
+        return 0 if result.succeeded else 1
+    written = sweeps.write(result, args.out) if args.out else []
+    if args.json:
+        emit({**result.to_json(), "files": [str(path) for path in written]})
+    else:
+        print(f"sweep {sweep.name}: {plural(len(result.runs), 'run')} over {', '.join(sweep.parameters)} "
+              f"on {result.mode}: {result.wall:.2f} s of wall time, {sum(result.seconds):.2f} s in the runs")
+        for title, header, rows in sweeps.tables(result):
+            print(f"\n{title}:")
+            print(table(header, rows, indent="  "))
+        if written:
+            print(f"\nwritten to {args.out}: {', '.join(path.name for path in written)}")
+    return 0 if result.succeeded else 1
+
+
+# -- end of sweeps and Dask -------------------------------------------------------------------
 
 
 # -- traces -----------------------------------------------------------------------------------
