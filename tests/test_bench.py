@@ -25,6 +25,8 @@ from placement.errors import InputError
 from placement.fleet import demo_documents
 from placement.simulate.scenario import BUILTIN
 
+pytestmark = pytest.mark.slow          # the debug-build pass skips it (see the Makefile)
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SECTIONS = {"machine", "evaluation", "placement", "simulation", "agreement", "skipped"}
 PEERS = {"numpy", "pandas", "polars 2t", "duckdb 1t", "pyarrow 1t"}

@@ -31,6 +31,8 @@ from placement.dask.place import place as dask_place
 from placement.errors import InputError
 from placement.place import Binpack, DistinctInstance, MemberOf, Placer, Random, Spread, ecs_service_default
 
+pytestmark = pytest.mark.slow          # the debug-build pass skips it (see the Makefile)
+
 EXPRESSIONS = [
     "attribute:ecs.availability-zone in [us-east-1a, us-east-1c] and runningTasksCount > 1",
     "attribute:stack != prod",

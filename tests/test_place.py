@@ -260,6 +260,7 @@ def test_place_for_people(capsys):
     assert code == 1 and "per availability zone" in out and "tasks not placed" in out
 
 
+@pytest.mark.slow
 def test_reference_and_fast_placer_agree_on_the_demo_fleet():
     import placement
     fleet = placement.demo(400, 5)

@@ -44,11 +44,23 @@ cdef struct Node:
     int child_count
 
 
-# What evaluating one row of a bound plan needs: a ``Program``'s nodes, and scratch space.
+# One node being evaluated: the evaluator's explicit stack holds these instead of C frames, so
+# a plan of any depth runs in bounded C stack.
+cdef struct Frame:
+    int index                  # the node
+    int how                    # Combine: how its value goes into ``out``
+    int child                  # all / any: the operand last evaluated (-1: not started)
+    bint wrapped               # how != SET: being evaluated into ``scratch``, combined after
+    uint8_t* out
+    uint8_t* scratch           # one block per level below
+
+
+# What evaluating one row of a bound plan needs: a ``Program``'s nodes, scratch space, a stack.
 cdef struct RowProgram:
     const Node* nodes
     const int* children
     uint8_t* scratch
+    Frame* frames
 
 
 cdef uint8_t evaluate_row(const RowProgram* program, Py_ssize_t row) noexcept nogil
@@ -62,7 +74,9 @@ cdef class Program:
     cdef readonly Py_ssize_t rows
     cdef list keep
     cdef uint8_t* row_scratch
+    cdef Frame* row_frames
 
     cdef const void* _keep(self, object array) except NULL
     cdef int _column(self, Node* node, int column_type, object column) except -1
+    cdef Py_ssize_t frame_count(self)
     cdef RowProgram row_program(self) except *

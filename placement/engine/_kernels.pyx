@@ -349,16 +349,11 @@ cdef inline bint all_set(const uint8_t* block, Py_ssize_t n) noexcept nogil:
     return acc == EVERY_BYTE_ONE and tail == 1
 
 
-cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t start, Py_ssize_t n,
-                   uint8_t* out, uint8_t* scratch, int how) noexcept nogil:
-    """Node ``index`` on rows [start, start + n), combined into ``out`` as ``how`` says;
-    ``scratch`` holds one block per level below."""
-    cdef const Node* node = &nodes[index]
-    cdef const Node* child
-    cdef Py_ssize_t i, rows_left
-    cdef int c
-    cdef bint is_all
-    if node.kind == NODE_RANGES:                  # range leaves combine in their own pass
+cdef void leaf(const Node* node, Py_ssize_t start, Py_ssize_t n, uint8_t* out, uint8_t* scratch, int how) noexcept nogil:
+    """A leaf on rows [start, start + n), combined into ``out`` as ``how`` says (range and
+    presence leaves combine in their own pass; the others are set into ``scratch`` first)."""
+    cdef Py_ssize_t i
+    if node.kind == NODE_RANGES:
         if node.column_type == COL_U8:
             ranges_of(<const uint8_t*>node.data + start, node, n, out, how, scratch)
         elif node.column_type == COL_U16:
@@ -371,8 +366,8 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
     if node.kind == NODE_PRESENCE:
         presence_of(<const uint8_t*>node.data, start, n, out, how, node.invert)
         return
-    if how != SET:                                # anything else: into scratch, then combine
-        evaluate(nodes, children, index, start, n, scratch, scratch + BLOCK, SET)
+    if how != SET:
+        leaf(node, start, n, scratch, scratch + BLOCK, SET)
         combine(out, scratch, n, how, 0)
         return
     if node.kind == NODE_CONST:
@@ -393,27 +388,82 @@ cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t
             bits_of(<const uint32_t*>node.data + start, node, n, out)
         else:
             bits_of(<const uint64_t*>node.data + start, node, n, out)
-    elif node.kind == NODE_GROUP:
-        group_test(node, start, n, out)
+        return                                     # bits_of applies the inversion itself
     else:
-        is_all = node.kind == NODE_ALL
-        evaluate(nodes, children, children[node.first_child], start, n, out, scratch, SET)
-        for c in range(1, node.child_count):
-            child = &nodes[children[node.first_child + c]]
-            if is_all:
-                rows_left = count_set(out, n)
-                if rows_left == 0:
-                    break                               # the block is decided
-                if child.kind == NODE_RANGES and rows_left * SPARSE < n:
-                    ranges_where(child, start, n, out)
-                    continue
-            elif all_set(out, n):
-                break
-            evaluate(nodes, children, children[node.first_child + c], start, n, out, scratch,
-                     AND_INTO if is_all else OR_INTO)
-    if node.invert and node.kind != NODE_BITS:
+        group_test(node, start, n, out)
+    if node.invert:
         for i in range(n):
             out[i] ^= 1
+
+
+cdef inline bint is_leaf(const Node* node) noexcept nogil:
+    return node.kind != NODE_ALL and node.kind != NODE_ANY
+
+
+cdef inline void push(Frame* frames, int* top, int index, int how, uint8_t* out, uint8_t* scratch) noexcept nogil:
+    top[0] += 1
+    frames[top[0]].index, frames[top[0]].how, frames[top[0]].child = index, how, -1
+    frames[top[0]].wrapped, frames[top[0]].out, frames[top[0]].scratch = False, out, scratch
+
+
+cdef void evaluate(const Node* nodes, const int* children, int index, Py_ssize_t start, Py_ssize_t n,
+                   uint8_t* out, uint8_t* scratch, int how, Frame* frames) noexcept nogil:
+    """Node ``index`` on rows [start, start + n), combined into ``out`` as ``how`` says;
+    ``scratch`` holds one block per level below, ``frames`` two per level (the explicit stack:
+    no C recursion, whatever the plan's depth). An ``all`` / ``any`` sets its first operand into
+    its output and combines each later one into it, stopping as soon as the block is decided; an
+    ``all`` whose block is nearly decided tests its later range operands row by row."""
+    cdef int top = -1, c
+    cdef Frame* f
+    cdef const Node* node
+    cdef const Node* operand
+    cdef Py_ssize_t i, rows_left
+    cdef bint is_all, descended
+    push(frames, &top, index, how, out, scratch)
+    while top >= 0:
+        f = &frames[top]
+        node = &nodes[f.index]
+        if is_leaf(node):
+            leaf(node, start, n, f.out, f.scratch, f.how)
+            top -= 1
+            continue
+        if f.how != SET:                            # into scratch, then combined into out
+            if f.wrapped:
+                combine(f.out, f.scratch, n, f.how, 0)
+                top -= 1
+            else:
+                f.wrapped = True
+                push(frames, &top, f.index, SET, f.scratch, f.scratch + BLOCK)
+            continue
+        is_all = node.kind == NODE_ALL
+        if f.child == -1:                           # the first operand, set into out
+            f.child = 0
+            push(frames, &top, children[node.first_child], SET, f.out, f.scratch)
+            continue
+        descended = False
+        c = f.child + 1
+        while c < node.child_count:
+            operand = &nodes[children[node.first_child + c]]
+            if is_all:
+                rows_left = count_set(f.out, n)
+                if rows_left == 0:
+                    break                           # the block is decided
+                if operand.kind == NODE_RANGES and rows_left * SPARSE < n:
+                    ranges_where(operand, start, n, f.out)
+                    c += 1
+                    continue
+            elif all_set(f.out, n):
+                break
+            f.child = c
+            push(frames, &top, children[node.first_child + c], AND_INTO if is_all else OR_INTO, f.out, f.scratch)
+            descended = True
+            break
+        if descended:
+            continue
+        if node.invert:
+            for i in range(n):
+                f.out[i] ^= 1
+        top -= 1
 
 
 cdef inline int64_t count_set(const uint8_t* block, Py_ssize_t n) noexcept nogil:
@@ -429,28 +479,42 @@ cdef inline int64_t count_set(const uint8_t* block, Py_ssize_t n) noexcept nogil
     return total
 
 
-cdef void trace(const Node* nodes, const int* children, int index, Py_ssize_t start, Py_ssize_t n,
-                uint8_t* out, uint8_t* below, int64_t* counts) noexcept nogil:
-    """The trace mode: node ``index`` on rows [start, start + n) set into ``out`` like
-    ``evaluate`` does, but every operand of every ``all`` / ``any`` is evaluated (no early exit)
-    and each node's true rows are added to ``counts[node]``. Leaves run ``evaluate``'s own code;
-    operands combine with its ``combine``. ``below`` holds one block per level beneath."""
-    cdef const Node* node = &nodes[index]
+cdef void trace(const Node* nodes, const int* children, Py_ssize_t start, Py_ssize_t n,
+                uint8_t* out, uint8_t* below, int64_t* counts, Frame* frames) noexcept nogil:
+    """The trace mode: the root on rows [start, start + n) set into ``out`` like ``evaluate``
+    does, but every operand of every ``all`` / ``any`` is evaluated (no early exit) and each
+    node's true rows are added to ``counts[node]``. Leaves run ``evaluate``'s own code; operands
+    combine with its ``combine``. ``below`` holds one block per level beneath; ``frames`` is the
+    explicit stack (a frame's ``scratch`` is its ``below``)."""
+    cdef int top = -1, c
+    cdef Frame* f
+    cdef const Node* node
     cdef Py_ssize_t i
-    cdef int c
-    cdef int how
-    if node.kind == NODE_ALL or node.kind == NODE_ANY:
-        how = AND_INTO if node.kind == NODE_ALL else OR_INTO
-        trace(nodes, children, children[node.first_child], start, n, out, below, counts)
-        for c in range(1, node.child_count):
-            trace(nodes, children, children[node.first_child + c], start, n, below, below + BLOCK, counts)
-            combine(out, below, n, how, 0)
+    push(frames, &top, 0, SET, out, below)
+    while top >= 0:
+        f = &frames[top]
+        node = &nodes[f.index]
+        if is_leaf(node):
+            leaf(node, start, n, f.out, f.scratch, SET)
+            counts[f.index] += count_set(f.out, n)
+            top -= 1
+            continue
+        if f.child == -1:                          # the first operand into out
+            f.child = 0
+            push(frames, &top, children[node.first_child], SET, f.out, f.scratch)
+            continue
+        if f.child > 0:                            # a later operand came back in below
+            combine(f.out, f.scratch, n, AND_INTO if node.kind == NODE_ALL else OR_INTO, 0)
+        c = f.child + 1
+        if c < node.child_count:
+            f.child = c
+            push(frames, &top, children[node.first_child + c], SET, f.scratch, f.scratch + BLOCK)
+            continue
         if node.invert:
             for i in range(n):
-                out[i] ^= 1
-    else:
-        evaluate(nodes, children, index, start, n, out, below, SET)
-    counts[index] += count_set(out, n)
+                f.out[i] ^= 1
+        counts[f.index] += count_set(f.out, n)
+        top -= 1
 
 
 cdef const void* address(object array):
@@ -461,7 +525,7 @@ cdef uint8_t evaluate_row(const RowProgram* program, Py_ssize_t row) noexcept no
     """The plan's value on one row: the placer re-evaluates a constraint that reads placed state
     for the instance a task just landed on with this, the code every mask comes from."""
     cdef uint8_t out
-    evaluate(program.nodes, program.children, 0, row, 1, &out, program.scratch, SET)
+    evaluate(program.nodes, program.children, 0, row, 1, &out, program.scratch, SET, program.frames)
     return out
 
 
@@ -554,15 +618,22 @@ cdef class Program:
         free(self.nodes)
         free(self.children)
         free(self.row_scratch)
+        free(self.row_frames)
+
+    cdef Py_ssize_t frame_count(self):
+        """The explicit stack ``evaluate`` needs: two frames per level."""
+        return 2 * (self.depth + 1)
 
     cdef RowProgram row_program(self) except *:
-        """Single-row evaluation: scratch for one block per level, allocated on first use."""
+        """Single-row evaluation: scratch for one block per level and a stack, allocated on first use."""
         if self.row_scratch == NULL:
             self.row_scratch = <uint8_t*>malloc((self.depth + 2) * BLOCK)
-            if self.row_scratch == NULL:
+            self.row_frames = <Frame*>malloc(self.frame_count() * sizeof(Frame))
+            if self.row_scratch == NULL or self.row_frames == NULL:
                 raise MemoryError()
         cdef RowProgram program
         program.nodes, program.children, program.scratch = self.nodes, self.children, self.row_scratch
+        program.frames = self.row_frames
         return program
 
     def evaluate_rows(self, rows, uint8_t[::1] out):
@@ -592,17 +663,19 @@ cdef class Program:
         cdef int64_t[::1] counts = result
         cdef Py_ssize_t b, n
         cdef uint8_t* blocks = <uint8_t*>malloc((self.depth + 2) * BLOCK)
-        if blocks == NULL:
-            raise MemoryError()
+        cdef Frame* frames = <Frame*>malloc(self.frame_count() * sizeof(Frame))
         try:
+            if blocks == NULL or frames == NULL:
+                raise MemoryError()
             with nogil:
                 b = start
                 while b < stop:
                     n = min(<Py_ssize_t>BLOCK, stop - b)
-                    trace(self.nodes, self.children, 0, b, n, blocks, blocks + BLOCK, &counts[0])
+                    trace(self.nodes, self.children, b, n, blocks, blocks + BLOCK, &counts[0], frames)
                     b += n
         finally:
             free(blocks)
+            free(frames)
         return result
 
     def run(self, int threads=1, bint packed=False):
@@ -624,21 +697,23 @@ cdef class Program:
             return result
         # a thread is worth waking for 16 blocks (64k rows) or more
         cdef int workers = max(1, min(threads, blocks // 16))
-        cdef Py_ssize_t per_worker = (self.depth + 2 + packed) * BLOCK
+        cdef Py_ssize_t per_worker = (self.depth + 2 + packed) * BLOCK, stack = self.frame_count()
         cdef uint8_t* scratch = <uint8_t*>malloc(workers * per_worker)
-        if scratch == NULL:
-            raise MemoryError()
+        cdef Frame* frames = <Frame*>malloc(workers * stack * sizeof(Frame))
         try:
+            if scratch == NULL or frames == NULL:
+                raise MemoryError()
             with nogil:
                 if workers == 1:
                     for b in range(blocks):
-                        run_block(self.nodes, self.children, b, rows, &out[0], scratch, packed)
+                        run_block(self.nodes, self.children, b, rows, &out[0], scratch, packed, frames)
                 else:
                     for b in prange(blocks, num_threads=workers, schedule="static"):
                         run_block(self.nodes, self.children, b, rows, &out[0],
-                                  scratch + threadid() * per_worker, packed)
+                                  scratch + threadid() * per_worker, packed, frames + threadid() * stack)
         finally:
             free(scratch)
+            free(frames)
         return result
 
 
@@ -646,15 +721,15 @@ cdef uint64_t PACK = ((<uint64_t>0x01020408) << 32) | <uint64_t>0x10204080   # 8
 
 
 cdef inline void run_block(const Node* nodes, const int* children, Py_ssize_t b, Py_ssize_t rows,
-                           uint8_t* out, uint8_t* scratch, bint packed) noexcept nogil:
+                           uint8_t* out, uint8_t* scratch, bint packed, Frame* frames) noexcept nogil:
     """Block ``b`` of the program into ``out``: bytes in place, or packed through a scratch block."""
     cdef Py_ssize_t start = b * BLOCK, n = min(<Py_ssize_t>BLOCK, rows - start), i, words = n // 8
     cdef uint64_t word
     cdef uint8_t last = 0
     if not packed:
-        evaluate(nodes, children, 0, start, n, out + start, scratch, SET)
+        evaluate(nodes, children, 0, start, n, out + start, scratch, SET, frames)
         return
-    evaluate(nodes, children, 0, start, n, scratch, scratch + BLOCK, SET)
+    evaluate(nodes, children, 0, start, n, scratch, scratch + BLOCK, SET, frames)
     out += start // 8
     for i in range(words):
         memcpy(&word, scratch + 8 * i, 8)

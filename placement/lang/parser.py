@@ -7,9 +7,9 @@ keeps its own stack, and the parse tree is converted to the AST bottom-up.
 
 One depth limit remains, ``MAX_DEPTH`` levels of and / or / not (parentheses do not count, and
 2,000 characters hold fewer than 2,000 levels, so only a raised length limit can reach it): the
-compiled kernel (``engine/_kernels.pyx``) evaluates nested nodes by recursion in C, about half a
-kilobyte of stack per level, and past some 15,000 levels it overflows a thread's usual 8 MB
-stack. Refusing deeper expressions here gives a syntax error with a span instead of a crash.
+compiled kernel (``engine/_kernels.pyx``) keeps an explicit stack and one 4 KB block of scratch
+per level, so 50,000 levels take 200 MB for each evaluation. Deeper expressions get a syntax
+error with a span instead.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from placement.values import is_unicode
 DEFAULT_MAX_LENGTH = 2000      # the ECS API's limit on a memberOf expression
 TOO_LONG = "too-long"           # the code of the length error, so a caller can name its own knob
 TOO_DEEP = "too-deep"
-MAX_DEPTH = 10_000              # and / or / not levels: the kernel's C stack (see above)
+MAX_DEPTH = 50_000              # and / or / not levels: the kernel's scratch, a block a level (see above)
 
 _RESIDUE = re.compile(
     r"\$\{[^}]*\}?"                           # ${var.x}   Terraform, CloudFormation Sub, shell

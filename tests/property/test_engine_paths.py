@@ -51,7 +51,7 @@ def test_narrowed_numbers_equal_the_reference(text, document):
         agree_everywhere(placement.compile(text, max_length=10_000), fleet)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions(max_leaves=5), fleets(max_size=4), st.integers(4097, 9000))
 def test_blocks_bits_and_buckets_across_blocks(text, document, copies):
     """Packed results across block edges and a ragged last byte; buckets over many rows."""
@@ -93,7 +93,7 @@ def _fleet_with_types(n: int, types: list[str], seed: int) -> Fleet:
     return Fleet.from_ecs(records)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.integers(5, 12), st.integers(0, 5), st.integers(1, 6000))
 def test_five_to_twelve_scattered_values(k, seed, n):
     """An in list of k values no two adjacent in the dictionary: k code ranges (one pass up to
@@ -106,7 +106,7 @@ def test_five_to_twelve_scattered_values(k, seed, n):
         agree_everywhere(placement.compile(text), fleet)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.integers(0, 5), st.integers(4096, 9000), st.sampled_from(["t == type-01", "t != type-01", "t in [type-01, type-07]"]))
 def test_a_sparse_all_tests_rows_one_by_one(seed, n, rest):
     """The first operand holds on about 1 % of the rows, so each block's later range operands
