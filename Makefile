@@ -32,12 +32,15 @@ test: $(VENV)/.installed-test
 
 # The kernels rebuilt with Cython's checks on (-O0 -g), the suite run against them (all but the
 # tests marked slow: long reference comparisons, the bench harness and Dask clusters, whose kernel
-# paths the rest reach too), and the optimised build put back.
+# paths the rest reach too), and the optimised build put back (RESTORE=0: left as it is, for CI's
+# throwaway clone).
+RESTORE ?= 1
 test-debug: $(VENV)/.installed-test
 	PLACEMENT_DEBUG_BUILD=1 $(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .
 	$(PY) -c "from placement.engine._kernels import DEBUG_BUILD; assert DEBUG_BUILD, 'not the debug build'"
 	$(PY) -m pytest -x -m "not slow" && $(MAKE) fuzz-smoke; status=$$?; \
-	$(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .; exit $$status
+	if [ "$(RESTORE)" = 1 ]; then $(PY) -m pip install --quiet --no-build-isolation --no-deps --force-reinstall -e .; fi; \
+	exit $$status
 
 # Every fuzz target for 15 s (seeded, so a run repeats), on whatever build is installed: CI runs
 # it inside test-debug, against the kernels built with Cython's checks on.

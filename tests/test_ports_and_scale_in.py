@@ -142,6 +142,7 @@ def test_stopped_tasks_free_what_they_took():
     assert placer.select_to_stop("service:web", 1).task_ids == ["t7"]          # the state moved on
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategies", [None, [Spread("attribute:ecs.availability-zone"), Binpack("memory")],
                                         [Binpack("cpu"), Spread("instanceId")], [Spread("attribute:stack")],
                                         [Spread("attribute:ecs.instance-type"), Random()]])
