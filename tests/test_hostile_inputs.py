@@ -184,6 +184,14 @@ def test_deep_nesting_is_refused_without_recursion(tmp_path):
     assert "nested too deeply" in refused([instance()], tasks)
 
 
+def test_deeply_nested_scenario_and_sweep_files_are_usage_errors(tmp_path, capsys):
+    for name in ("deep.json", "deep.yaml"):
+        path = tmp_path / name
+        path.write_bytes(b"[" * 100_000)
+        assert main(["simulate", str(path)]) == 2
+        assert "nested too deeply" in capsys.readouterr().err
+
+
 def test_deep_parsed_values_are_shown_as_a_bounded_preview():
     deep: list = []
     for _ in range(100_000):

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from placement.errors import InputError, PlacementError
+from placement.simulate.scenario import read_document
 
 SWEEP_FILES = (".yaml", ".yml", ".json")
 MAX_RUNS = 10_000
@@ -55,33 +56,13 @@ _NAMED_LISTS = ("services", "capacityProviders", "variants")
 
 # -- reading ------------------------------------------------------------------------------------------
 
-def _load(path: Path):
-    try:
-        text = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read {str(path)!r}: {error.strerror}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise InputError("YAML files need PyYAML: pip install 'placement[simulate]' (or write JSON)") from None
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise InputError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
-    try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not valid JSON: {error}") from None
-
-
 def is_sweep_file(name: str) -> bool:
     """Whether ``name`` is a readable YAML / JSON file whose top level has ``sweep:``."""
     path = Path(name)
     if path.suffix.lower() not in SWEEP_FILES or not path.is_file():
         return False
     try:
-        document = _load(path)
+        document = read_document(path, "sweep file")
     except InputError:
         return False
     return isinstance(document, dict) and "sweep" in document
@@ -139,7 +120,7 @@ class Sweep:
 def read_sweep(path) -> Sweep:
     """A sweep file, checked: its base scenario, its parameters and every run's scenario."""
     path = Path(path)
-    document = _load(path)
+    document = read_document(path, "sweep file")
     return sweep_from_document(document, str(path), path.parent)
 
 
@@ -192,7 +173,7 @@ def _base_scenario(given, quick: bool, source: str, folder: Path) -> dict:
     if not path.is_file():
         raise InputError(f"{source}: no built-in scenario {given!r} and no file {str(path)!r}; "
                          f"the built-ins: {', '.join(BUILTIN)}")
-    document = _load(path)
+    document = read_document(path, "sweep file")
     if not isinstance(document, dict):
         raise InputError(f"{path}: a scenario is a mapping")
     _resolve(document, path.parent)

@@ -408,30 +408,39 @@ def from_document(document, source: str = "scenario") -> Scenario:
         raise InputError(f"{source}: {error}") from None
 
 
-def read_scenario(path) -> Scenario:
-    """Read a scenario file (``.json``, or ``.yaml`` / ``.yml`` with PyYAML); relative fleet and
-    trace paths are taken relative to the file."""
+def read_document(path, what: str = "scenario"):
+    """The document in a JSON file, or a ``.yaml`` / ``.yml`` one (with PyYAML); ``what`` names
+    the file in errors. Nesting too deep for the parser is an input error too."""
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as error:
-        raise InputError(f"cannot read scenario {str(path)!r}: {error.strerror}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
+        raise InputError(f"cannot read {what} {str(path)!r}: {error.strerror}") from None
+    if path.suffix.lower() not in (".yaml", ".yml"):
         try:
-            import yaml
-        except ImportError:
-            raise InputError("YAML scenarios need PyYAML: pip install 'placement[simulate]' "
-                             "(or write the scenario as JSON)") from None
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise InputError(f"{path}: not valid YAML: {error}") from None
-    else:
-        try:
-            document = msgspec.json.decode(text)
+            return msgspec.json.decode(text)
         except msgspec.DecodeError as error:
             raise InputError(f"{path}: not valid JSON: {error}") from None
-    scenario = from_document(document, str(path))
+        except RecursionError:
+            raise InputError(f"{path}: not valid JSON: nested too deeply") from None
+    try:
+        import yaml
+    except ImportError:
+        raise InputError(f"a YAML {what} needs PyYAML: pip install 'placement[simulate]' "
+                         f"(or write the {what} as JSON)") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid YAML: nested too deeply") from None
+
+
+def read_scenario(path) -> Scenario:
+    """Read a scenario file (see ``read_document``); relative fleet and trace paths are taken
+    relative to the file."""
+    path = Path(path)
+    scenario = from_document(read_document(path), str(path))
     base = path.parent
     for holder in (scenario.fleet, scenario.trace):
         for name in ("file", "tasks"):
