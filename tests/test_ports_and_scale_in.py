@@ -172,3 +172,46 @@ def test_scale_in_command(capsys, tmp_path):
     assert main(["scale-in", "--fleet", str(tmp_path / "missing.json"), "--group", "g", "--count", "1"]) == 2
     capsys.readouterr()
     assert main(argv + ["--count", "2"]) == 0 and "stop 2 of 2 tasks" in capsys.readouterr().out
+
+
+def test_a_long_churn_reuses_task_slots_and_port_room():
+    """Thousands of tasks come and go with static and dynamic ports: the state stays as large as
+    the most tasks running at once, every running task keeps the ports it was given (through the
+    pool's compactions), and once all have stopped the placer places as a fresh one would."""
+    import random
+    fleet = Fleet.from_ecs([instance(i, ports=[22, 2375]) for i in range(6)])
+    placer = Placer(fleet, [Spread("instanceId")])
+    rng = random.Random(7)
+    running: dict[int, tuple[str, list[int]]] = {}
+    peak = 0
+    shapes = [(), (0,), (0, 0, 0), (8080, 0), (9000,), (0,) * 7]
+    for round_ in range(3000):
+        ports = rng.choice(shapes)
+        got = placer.place(rng.randint(1, 4), cpu=1, memory=1, ports=ports, group=f"g{round_ % 3}")
+        for k, number in enumerate(got.tasks.tolist()):
+            running[number] = (got.arns[k], got.host_ports[k].tolist() if ports else [])
+        peak = max(peak, len(running))
+        if len(running) > 30 or rng.random() < 0.3:
+            gone = rng.sample(sorted(running), rng.randint(1, len(running)))
+            placer.stop(gone)
+            for number in gone:
+                del running[number]
+        if round_ % 97 == 0:
+            state = placer.state
+            for number, (arn, ports_given) in running.items():
+                row, _, _, _, _, origin, held = state.c.task(number)
+                assert origin == -1 and fleet.store.arns[row] == arn and sorted(held) == sorted(ports_given)
+                assert all(state.c.in_use(row, port) for port in held)
+    state = placer.state
+    assert state.c.tasks > 5000 and state.c.slots <= peak
+    assert state.c.pool_size <= 4 * 7 * peak + 64
+    placer.stop(sorted(running))
+    fresh = Placer(fleet, [Spread("instanceId")])
+    for ports in shapes + shapes[::-1]:
+        again, first = placer.place(3, cpu=1, memory=1, ports=ports, group="h"), fresh.place(3, cpu=1, memory=1,
+                                                                                             ports=ports, group="h")
+        assert again.arns == first.arns
+        assert (again.host_ports is None and first.host_ports is None) or \
+            again.host_ports.tolist() == first.host_ports.tolist()
+    for name in ("cpu", "memory", "running"):
+        assert state.c.array(name)[:6].tolist() == fresh.state.c.array(name)[:6].tolist()

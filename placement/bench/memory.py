@@ -11,8 +11,8 @@ order with one ``seen`` set, so a buffer shared by two parts is counted in the f
 after building and the peak, bytes per instance by component as built, after a first
 ``evaluate`` (the snapshot it caches) and after a first mutation by ARN (the indexes it builds);
 then the RSS growth over ``--evaluations`` ``Predicate.evaluate`` calls and ``--placements``
-``Placer.prepare(...).place(1)`` calls on a small fleet (``--growth-rows``), each placed task
-stopped again (in batches) so the fleet never fills. ``--json`` prints the same as JSON. The
+``Placer.prepare(...).place(1)`` calls on a small fleet (``--growth-rows``), each task with a
+dynamic host port and stopped again (in batches) so the fleet never fills. ``--json`` prints the same as JSON. The
 results are committed in ``benchmarks/MEMORY_RESULTS.md``.
 """
 from __future__ import annotations
@@ -191,7 +191,7 @@ def fleet_memory(rows: int, seed: int = 0) -> dict:
 def rss_growth(rows: int = 1000, evaluations: int = 1_000_000, placements: int = 1_000_000,
                stop_every: int = 100, seed: int = 0) -> dict:
     """RSS (MiB) before and after ``evaluations`` evaluate calls and ``placements`` placements of
-    one task (stopped again every ``stop_every``) on ``placement.demo(rows)``."""
+    one task with a dynamic host port (stopped again every ``stop_every``) on ``placement.demo(rows)``."""
     import placement
     from placement.place.placer import Placer
     from placement.place.requests import Binpack
@@ -219,7 +219,7 @@ def rss_growth(rows: int = 1000, evaluations: int = 1_000_000, placements: int =
     def run(count: int) -> None:
         held = []
         for k in range(count):
-            result = place(1, cpu=16, memory=32)
+            result = place(1, cpu=16, memory=32, ports=(0,))
             held.append(result.tasks)
             if len(held) == stop_every or k == count - 1:
                 stop(np.concatenate(held))

@@ -218,11 +218,12 @@ cdef class ScanIndex(Index):
         return self.tied[0]
 
     def stop_tasks(self, Py_ssize_t count, uint64_t seed):
-        """Scale-in (``stop``): stop up to ``count`` tasks one at a time; (their numbers, generator state)."""
+        """Scale-in (``stop``): stop up to ``count`` tasks one at a time; (their numbers, rows and
+        fleet task indices (-1: placed), a 3 x stopped array; generator state)."""
         if not self.stop:
             raise ValueError("not a scale-in index")
-        out = np.empty(max(0, count), dtype=np.int64)
-        cdef int64_t[::1] view = out
+        out = np.empty((3, max(0, count)), dtype=np.int64)
+        cdef int64_t[:, ::1] view = out
         cdef Py_ssize_t t, stopped = 0
         cdef int64_t row, task
         cdef uint64_t rng = seed
@@ -233,10 +234,10 @@ cdef class ScanIndex(Index):
                 if row < 0:
                     break
                 task = self.state.last_task(row, self.group)
-                self.state.release(task)
-                view[t] = task
+                view[1, t], view[2, t] = row, self.state.task_table[task].origin
+                view[0, t] = self.state.release(task)
                 stopped += 1
         self.seen = self.state.log_start + self.state.log_size
-        return out[:stopped], rng
+        return out[:, :stopped], rng
 
 

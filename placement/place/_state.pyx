@@ -2,9 +2,12 @@
 
 Per row (a fleet row, tombstones included): remaining cpu, memory and GPUs, ``runningTasksCount``,
 the counted tasks in any group, eligibility, and the host ports in use (``_ports.Ports``).
-Per task, in the order they came: its row, group, what it took and the ports it holds, linked to
-the row's other tasks and to the row's tasks of the same group, so that a stop frees exactly what
-one task took and scale-in finds an instance's last task of a group in O(1). Per group, the
+Per running task, in a slot of the task table: its number (handed out in order, never reused),
+row, group, what it took and the ports it holds, linked to the row's other tasks and to the row's
+tasks of the same group, so that a stop frees exactly what one task took and scale-in finds an
+instance's last task of a group in O(1). A stopped task's slot and its ports' room in the pool
+are reused, so the state is as large as the most tasks that ran at once, however many came and
+went; callers name tasks by number, through a number -> slot map. Per group, the
 counters one of its tasks moves (``Counters``: its per-row count, the per-row counts of stateful
 ``task:group`` leaves that name it, its spread counts per bucket); their arrays belong to
 ``placement.place.state``, which points them here. Every change of a row is logged, and every
@@ -16,7 +19,7 @@ request builds); the loops trust it.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from placement.engine._kernels cimport Program, RowProgram, evaluate_row
 from placement.place._intmap cimport grow_buffer, map_get, map_init, map_put, map_remove, remap_keys
@@ -46,6 +49,8 @@ cdef class State:
         self.arrays = {}
         self.capacity = 0
         map_init(&self.last_of_group, 64)
+        map_init(&self.slot_of, 64)
+        self.free_slot = -1
         self.counter_arrays = []
         self.program_refs = []
         self.grow(max(1, capacity))
@@ -61,6 +66,8 @@ cdef class State:
     def __dealloc__(self):
         free(self.last_of_group.keys)
         free(self.last_of_group.values)
+        free(self.slot_of.keys)
+        free(self.slot_of.values)
         free(self.task_table)
         free(self.port_pool)
         free(self.log)
@@ -114,7 +121,7 @@ cdef class State:
             moved = np.zeros(capacity, dtype=ROW_ARRAYS[name]) if name != "row_last" else np.full(capacity, -1, np.int64)
             moved[:new_n] = self.arrays[name][keep]
             self.arrays[name] = moved
-        for t in range(self.tasks):
+        for t in range(self.slots):
             if self.task_table[t].alive:
                 self.task_table[t].row = mapping[self.task_table[t].row]
         self.ports.remap(old_to_new, capacity)
@@ -163,16 +170,28 @@ cdef class State:
     # -- tasks -------------------------------------------------------------------------------------
 
     cdef int64_t new_task(self, Py_ssize_t row, Py_ssize_t group, int64_t cpu, int64_t memory, int64_t gpu,
-                          Py_ssize_t ports) except -1 nogil:
-        """Number and link a task, with room for ``ports`` held ports (``hold`` fills them in)."""
-        cdef int64_t t = self.tasks, last
+                          Py_ssize_t ports, int64_t origin) except -1 nogil:
+        """Number a task, give it a slot (a free one first) and link it, with room for ``ports``
+        held ports (``hold`` fills them in). Returns the slot."""
+        cdef int64_t t = self.free_slot, last
         cdef Task* task
-        grow_buffer(<void**>&self.task_table, &self.task_capacity, t + 1, sizeof(Task))
-        grow_buffer(<void**>&self.port_pool, &self.pool_capacity, self.pool_size + ports, sizeof(int64_t))
+        if t >= 0:
+            self.free_slot = self.task_table[t].next
+        else:
+            grow_buffer(<void**>&self.task_table, &self.task_capacity, self.slots + 1, sizeof(Task))
+            t = self.slots
+            self.slots += 1
+            self.task_table[t].alive, self.task_table[t].port_room = 0, 0
         task = &self.task_table[t]
-        task.row, task.group, task.cpu, task.memory, task.gpu = row, group, cpu, memory, gpu
-        task.port_start, task.port_count, task.alive = self.pool_size, 0, 1
-        self.pool_size += ports
+        if task.port_room < ports:                       # a new slot, or one with too little room
+            self.pool_room(ports)
+            task.port_start, task.port_room = self.pool_size, <int32_t>ports
+            self.pool_size += ports
+        self.pool_live += task.port_room
+        task.number, task.origin = self.tasks, origin
+        task.row, task.group, task.cpu, task.memory, task.gpu = row, <int32_t>group, cpu, memory, gpu
+        task.port_count, task.alive = 0, 1
+        map_put(&self.slot_of, task.number, t)
         last = self.row_last[row]
         task.row_prev, task.row_next = last, -1
         if last >= 0:
@@ -183,8 +202,41 @@ cdef class State:
         if last >= 0:
             self.task_table[last].next = t
         map_put(&self.last_of_group, group_key(row, group), t)
-        self.tasks = t + 1
+        self.tasks += 1
         return t
+
+    cdef int pool_room(self, Py_ssize_t ports) except -1 nogil:
+        """Room for ``ports`` more at the end of the port pool. The pool holds the room of running
+        tasks and of free slots; when at least half of it is neither and compacting pays for its
+        pass over the slots, the room in use moves to a fresh pool instead of the pool growing,
+        so it stays within about twice the room in use."""
+        cdef Py_ssize_t garbage = self.pool_size - self.pool_live, k, end = 0, size
+        cdef int64_t* moved
+        cdef Task* task
+        if self.pool_size + ports <= self.pool_capacity:
+            return 0
+        if 2 * garbage < self.pool_size or 4 * garbage < self.slots:
+            return grow_buffer(<void**>&self.port_pool, &self.pool_capacity, self.pool_size + ports, sizeof(int64_t))
+        size = max(16, 2 * (self.pool_live + ports))
+        moved = <int64_t*>malloc(size * sizeof(int64_t))
+        if moved == NULL:
+            with gil:
+                raise MemoryError()
+        for k in range(self.slots):
+            task = &self.task_table[k]
+            if task.alive:
+                memcpy(&moved[end], &self.port_pool[task.port_start], task.port_count * sizeof(int64_t))
+                task.port_start = end
+                end += task.port_room
+            else:
+                task.port_room = 0                       # a free slot's room is dropped
+        free(self.port_pool)
+        self.port_pool, self.pool_capacity, self.pool_size, self.pool_live = moved, size, end, end
+        return 0
+
+    cdef int64_t slot(self, int64_t number) noexcept nogil:
+        """The slot of running task ``number`` (-1: none)."""
+        return map_get(&self.slot_of, number, -1) if number >= 0 else -1
 
     cdef void count(self, int64_t t, int64_t step) noexcept nogil:
         """Move every counter of task ``t`` by ``step`` (+1 placed, -1 stopped)."""
@@ -219,8 +271,9 @@ cdef class State:
                        int64_t* host_ports) except -1 nogil:
         """Place one task of ``group`` on ``row`` (it fits): take what it needs, assign its
         dynamic ports (the lowest free ones of the range, after its static ones), count it, log
-        the row. The host port of each requested port goes to ``host_ports`` in request order."""
-        cdef int64_t t = self.new_task(row, group, demand.cpu, demand.memory, demand.gpu, demand.port_count)
+        the row. The host port of each requested port goes to ``host_ports`` in request order.
+        Returns its number."""
+        cdef int64_t t = self.new_task(row, group, demand.cpu, demand.memory, demand.gpu, demand.port_count, -1)
         cdef int64_t port = self.ports.low
         cdef int k
         for k in range(demand.port_count):
@@ -236,10 +289,11 @@ cdef class State:
         self.take(t, 1)
         self.count(t, 1)
         self.changed(row)
-        return t
+        return self.task_table[t].number
 
-    cdef int release(self, int64_t t) except -1 nogil:
-        """Stop task ``t``: everything it took comes back, its counters go down, its ports are free."""
+    cdef int64_t release(self, int64_t t) except -1 nogil:
+        """Stop the task in slot ``t``: everything it took comes back, its counters go down, its
+        ports are free, its slot is free. Returns its number."""
         cdef Task* task = &self.task_table[t]
         cdef Py_ssize_t row = task.row, k
         self.take(t, -1)
@@ -260,28 +314,31 @@ cdef class State:
             map_put(&self.last_of_group, group_key(row, task.group), task.prev)
         else:
             map_remove(&self.last_of_group, group_key(row, task.group))
+        map_remove(&self.slot_of, task.number)
         task.alive = 0
+        self.pool_live -= task.port_room
+        task.next, self.free_slot = self.free_slot, t
         self.changed(row)
-        return 0
+        return task.number
 
     cdef int64_t last_task(self, Py_ssize_t row, Py_ssize_t group) noexcept nogil:
         return map_get(&self.last_of_group, group_key(row, group), -1)
 
     def adopt_one(self, Py_ssize_t row, Py_ssize_t group, int64_t cpu, int64_t memory, int64_t gpu, ports,
-                  bint started):
+                  bint started, int64_t origin=-1):
         """``adopt`` for one task; returns its number."""
-        if not 0 <= row < self.n or not 0 <= group < self.groups or min(cpu, memory, gpu) < 0:
-            raise ValueError("task row, group or amounts out of range")
-        cdef int64_t t = self.new_task(row, group, cpu, memory, gpu, len(ports))
+        if not 0 <= row < self.n or not 0 <= group < self.groups or min(cpu, memory, gpu) < 0 or origin < -1:
+            raise ValueError("task row, group, amounts or origin out of range")
+        cdef int64_t t = self.new_task(row, group, cpu, memory, gpu, len(ports), origin)
         self.held(t, ports, started)
         if started:
             self.take(t, 1)
         self.count(t, 1)
         self.changed(row)
-        return t
+        return self.task_table[t].number
 
     cdef int held(self, int64_t t, ports, bint started) except -1:
-        """The ports a fleet task holds (see ``adopt``)."""
+        """The ports the fleet task in slot ``t`` holds (see ``adopt``)."""
         cdef Task* task = &self.task_table[t]
         cdef int64_t owner, row = task.row
         for port in sorted(p for p in ports if 0 < p < 65536):
@@ -294,26 +351,29 @@ cdef class State:
                 self.hold(t, port)
         return 0
 
-    def adopt(self, rows, groups, cpu, memory, gpu, list ports, bint started, bint log=True):
+    def adopt(self, rows, groups, cpu, memory, gpu, list ports, bint started, bint log=True, origins=None):
         """Tasks the fleet runs, in its order. Copied with their rows (``started`` False) they are
         in the fleet's resources already: only counted; started since (True), they also take
         what they need. A port the instance lists in PORTS becomes the task's; a started task's
         other ports are static ones it reserves; a copied task's other ports (dynamic bindings,
         which PORTS does not list) are not tracked. ``log`` False: the caller touches the rows
-        itself. Returns the number of the first (the others follow)."""
+        itself. ``origins``: each task's index in the fleet (None: -1 each). Returns the number
+        of the first (the others follow)."""
         cdef int64_t[::1] on = np.ascontiguousarray(rows, dtype=np.int64), group = np.ascontiguousarray(groups, dtype=np.int64)
         cdef int64_t[::1] c = np.ascontiguousarray(cpu, dtype=np.int64), mem = np.ascontiguousarray(memory, dtype=np.int64)
         cdef int64_t[::1] g = np.ascontiguousarray(gpu, dtype=np.int64)
         cdef Py_ssize_t k, m = len(on)
+        cdef int64_t[::1] origin = np.ascontiguousarray(origins if origins is not None else np.full(m, -1), dtype=np.int64)
         cdef int64_t t, first = self.tasks
-        if len(group) != m or len(c) != m or len(mem) != m or len(g) != m or len(ports) != m:
+        if len(group) != m or len(c) != m or len(mem) != m or len(g) != m or len(ports) != m or len(origin) != m:
             raise ValueError("one entry per task")
         for k in range(m):
-            if not (0 <= on[k] < self.n and 0 <= group[k] < self.groups and c[k] >= 0 and mem[k] >= 0 and g[k] >= 0):
-                raise ValueError("task rows, groups or amounts out of range")
+            if not (0 <= on[k] < self.n and 0 <= group[k] < self.groups and c[k] >= 0 and mem[k] >= 0 and g[k] >= 0
+                    and origin[k] >= -1):
+                raise ValueError("task rows, groups, amounts or origins out of range")
         for k in range(m):
             held = ports[k]
-            t = self.new_task(on[k], group[k], c[k], mem[k], g[k], len(held) if held else 0)
+            t = self.new_task(on[k], group[k], c[k], mem[k], g[k], len(held) if held else 0, origin[k])
             if held:
                 self.held(t, held, started)
             if started:
@@ -323,67 +383,66 @@ cdef class State:
                 self.changed(on[k])
         return first
 
-    def stop(self, int64_t task):
-        if not 0 <= task < self.tasks or not self.task_table[task].alive:
+    def stop(self, int64_t number):
+        cdef int64_t t = self.slot(number)
+        if t < 0:
             raise ValueError("no such running task")
-        self.release(task)
+        self.release(t)
 
     def stop_many(self, numbers):
         """Stop these tasks, all or none: each must be running, and named once. Their rows."""
         cdef int64_t[::1] picked = np.ascontiguousarray(numbers, dtype=np.int64)
-        cdef Py_ssize_t k, m = len(picked)
+        cdef Py_ssize_t k, j, m = len(picked)
+        out = np.empty(m, dtype=np.int64)
+        cdef int64_t[::1] slots = out
         cdef int64_t t
         for k in range(m):                             # check all first: 2 marks a task named already
-            t = picked[k]
-            if not 0 <= t < self.tasks or self.task_table[t].alive != 1:
-                for k in range(k):
-                    self.task_table[picked[k]].alive = 1
+            t = self.slot(picked[k])
+            if t < 0 or self.task_table[t].alive != 1:
+                for j in range(k):
+                    self.task_table[slots[j]].alive = 1
                 raise KeyError(k)
             self.task_table[t].alive = 2
-        out = np.empty(m, dtype=np.int64)
-        cdef int64_t[::1] rows = out
+            slots[k] = t
         with nogil:
             for k in range(m):
-                t = picked[k]
+                t = slots[k]
                 self.task_table[t].alive = 1
-                rows[k] = self.task_table[t].row
+                slots[k] = self.task_table[t].row
                 self.release(t)
         return out
 
-    def task(self, int64_t t):
-        """(row, group, cpu, memory, gpu, alive, ports) of task ``t``."""
-        if not 0 <= t < self.tasks:
-            raise ValueError("no such task")
+    def task(self, int64_t number):
+        """(row, group, cpu, memory, gpu, origin, ports) of running task ``number``; ``origin``:
+        its index in the fleet's tasks (-1: placed here)."""
+        cdef int64_t t = self.slot(number)
+        if t < 0:
+            raise ValueError("no such running task")
         cdef Task* task = &self.task_table[t]
-        return (task.row, task.group, task.cpu, task.memory, task.gpu, bool(task.alive),
+        return (task.row, task.group, task.cpu, task.memory, task.gpu, task.origin,
                 [self.port_pool[task.port_start + k] & 0xFFFF for k in range(task.port_count)])
 
-    def task_rows(self, numbers) -> np.ndarray:
-        """The row of each task (stopped ones included)."""
-        cdef int64_t[::1] picked = np.ascontiguousarray(numbers, dtype=np.int64)
-        out = np.empty(len(picked), dtype=np.int64)
-        cdef int64_t[::1] view = out
-        cdef Py_ssize_t k
-        for k in range(len(picked)):
-            if not 0 <= picked[k] < self.tasks:
-                raise ValueError("no such task")
-            view[k] = self.task_table[picked[k]].row
-        return out
+    def origin(self, int64_t number) -> int:
+        """Running task ``number``'s index in the fleet's tasks; -1: placed here; -2: not running."""
+        cdef int64_t t = self.slot(number)
+        return self.task_table[t].origin if t >= 0 else -2
 
-    def alive(self, int64_t t) -> bool:
-        return 0 <= t < self.tasks and bool(self.task_table[t].alive)
+    def alive(self, int64_t number) -> bool:
+        return self.slot(number) >= 0
 
     def tasks_on(self, Py_ssize_t row) -> list:
-        """The live tasks on ``row``, in the order they came."""
+        """The numbers of the running tasks on ``row``, in the order they came."""
         out = []
         cdef int64_t t = self.row_last[row] if 0 <= row < self.n else -1
         while t >= 0:
-            out.append(t)
+            out.append(self.task_table[t].number)
             t = self.task_table[t].row_prev
         return out[::-1]
 
     def last_of(self, Py_ssize_t row, Py_ssize_t group) -> int:
-        return self.last_task(row, group) if 0 <= row < self.n else -1
+        """The number of the row's last running task of the group (-1: none)."""
+        cdef int64_t t = self.last_task(row, group) if 0 <= row < self.n else -1
+        return self.task_table[t].number if t >= 0 else -1
 
     def count_tasks(self, flags, out):
         """Add to ``out[row]`` the live tasks on each row whose group code has ``flags[code]`` set."""
@@ -392,7 +451,7 @@ cdef class State:
         cdef Py_ssize_t t
         if len(flagged) < self.groups or len(counts) != self.capacity:
             raise ValueError("one flag per group and one count per row")
-        for t in range(self.tasks):
+        for t in range(self.slots):
             if self.task_table[t].alive and flagged[self.task_table[t].group]:
                 counts[self.task_table[t].row] += 1
 

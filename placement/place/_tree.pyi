@@ -9,4 +9,5 @@ class TreeIndex(Index):
     def __init__(self, state: State, spec: Kind, stop: bool = False) -> None: ...
     def __len__(self) -> int: ...
     def stop_tasks(self, count: int) -> np.ndarray:
-        """Scale-in: stop up to ``count`` tasks one at a time; their numbers, in order."""
+        """Scale-in: stop up to ``count`` tasks one at a time; their numbers, rows and fleet task
+        indices (-1: placed), in order, as a 3 x stopped array."""

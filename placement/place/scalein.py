@@ -36,13 +36,12 @@ def select_to_stop(indexes: Indexes, group: str, count: int, strategies=None, se
     draws = any(isinstance(s, Random) for s in strategies)
     if draws:
         seed = int.from_bytes(os.urandom(8), "little") if seed is None else seed
-        stopped, _ = index.stop_tasks(count, seed)
+        (numbers, rows, origins), _ = index.stop_tasks(count, seed)
     else:
-        stopped = index.stop_tasks(count)
-    rows = state.c.task_rows(stopped)
+        numbers, rows, origins = index.stop_tasks(count)
     arns, positions = state.store.arns, state.store.logical(rows)
-    stops = tuple(Stop(state.task_id(t), arns[r], p) for t, r, p in
-                  zip(stopped.tolist(), rows.tolist(), positions.tolist()))
+    stops = tuple(Stop(state.task_id(t, origin), arns[r], p) for t, r, origin, p in
+                  zip(numbers.tolist(), rows.tolist(), origins.tolist(), positions.tolist()))
     indexes.trim_log()
     return StopResult(stops, count - len(stops), remaining(state, kind, strategies), seed if draws else None)
 

@@ -147,7 +147,8 @@ class PlacementState:
         self.spreads_over: dict[str, list[Spread]] = {}      # attribute -> its spreads, every group
         self.hits: dict[str, tuple[ir.Leaf, np.ndarray]] = {}  # stateful leaf -> the tasks it names per row
         self.number_of = np.zeros(0, dtype=np.int64)        # the store's task index -> task number (-1)
-        self.store_index = np.zeros(0, dtype=np.int64)      # task number -> the store's task index (-1: placed)
+        self.fleet_numbers = np.zeros(0, dtype=np.int64)    # numbers of the fleet's tasks adopted, ascending,
+        self.fleet_origins = np.zeros(0, dtype=np.int64)    # and their store task indices (stopped ones too)
         self.fleet_tasks = 0
         self._store_groups: list[int] = []
         self.journal_cursor = store.journal_end
@@ -266,8 +267,7 @@ class PlacementState:
         if self.journal_cursor == store.journal_end:
             return
         if self.journal_cursor < store.journal_start:     # fell behind the trimmed journal
-            placed = self.c.tasks - self.fleet_tasks
-            if placed:
+            if self.c.tasks - self.fleet_tasks:              # placed tasks
                 raise RuntimeError("the fleet's journal was trimmed past a placer with placed tasks")
             self._start()
             self._tell("rebuilt")
@@ -369,10 +369,11 @@ class PlacementState:
         table = self.store.tasks
         groups = self._store_groups if len(self._store_groups) == len(table.names) else self._groups_of_store()
         number = self.c.adopt_one(table.rows[task], groups[table.group[task]], table.cpu[task], table.memory[task],
-                                  table.gpu[task], table.ports[task], started)
-        if task >= len(self.number_of) or number >= len(self.store_index):
+                                  table.gpu[task], table.ports[task], started, task)
+        if task >= len(self.number_of) or self.fleet_tasks >= len(self.fleet_numbers):
             return self._link(np.array([task], dtype=np.int64), number)
-        self.number_of[task], self.store_index[number] = number, task
+        self.number_of[task] = number
+        self.fleet_numbers[self.fleet_tasks], self.fleet_origins[self.fleet_tasks] = number, task
         self.fleet_tasks += 1
 
     def _groups_of_store(self) -> list[int]:
@@ -392,7 +393,7 @@ class PlacementState:
         table = self.store.tasks
         codes = np.array(self._groups_of_store() or [0], dtype=np.int64)
         first = self.c.adopt(table.rows[tasks], codes[table.group[tasks]], table.cpu[tasks], table.memory[tasks],
-                             table.gpu[tasks], [table.ports[t] for t in tasks.tolist()], started, log)
+                             table.gpu[tasks], [table.ports[t] for t in tasks.tolist()], started, log, tasks)
         self._link(tasks, first)
 
     def _link(self, tasks: np.ndarray, first: int) -> None:
@@ -400,11 +401,13 @@ class PlacementState:
         numbers = np.arange(first, first + len(tasks), dtype=np.int64)
         if self.store.tasks.size > len(self.number_of):
             self.number_of = _regrown(self.number_of, 2 * self.store.tasks.size, fill=-1)
-        if first + len(tasks) > len(self.store_index):
-            self.store_index = _regrown(self.store_index, 2 * (first + len(tasks)), fill=-1)
+        end = self.fleet_tasks + len(tasks)
+        if end > len(self.fleet_numbers):
+            self.fleet_numbers = _regrown(self.fleet_numbers, 2 * end)
+            self.fleet_origins = _regrown(self.fleet_origins, 2 * end)
         self.number_of[tasks] = numbers
-        self.store_index[numbers] = tasks
-        self.fleet_tasks += len(tasks)
+        self.fleet_numbers[self.fleet_tasks:end], self.fleet_origins[self.fleet_tasks:end] = numbers, tasks
+        self.fleet_tasks = end
 
     def _kill(self, row: int) -> None:
         """A deregistered instance: its tasks stop counting; it takes no more."""
@@ -496,13 +499,22 @@ class PlacementState:
     # -- tasks --------------------------------------------------------------------------------------
 
     def placed(self, number: int) -> bool:
-        """Whether task ``number`` was placed here (not one of the fleet's)."""
-        return number >= len(self.store_index) or self.store_index[number] < 0
+        """Whether task ``number`` was placed here (not one of the fleet's), running or not."""
+        return self._origin(number) < 0
 
-    def task_id(self, number: int) -> str:
-        if self.placed(number):
-            return f"{PLACED}{number}"
-        return self.store.tasks.ids[self.store_index[number]]
+    def _origin(self, number: int) -> int:
+        """Task ``number``'s index in the store's tasks (-1: placed here)."""
+        origin = self.c.origin(number)
+        if origin == -2:                                   # not running: the fleet's record of its tasks
+            at = int(np.searchsorted(self.fleet_numbers[:self.fleet_tasks], number))
+            found = at < self.fleet_tasks and self.fleet_numbers[at] == number
+            origin = int(self.fleet_origins[at]) if found else -1
+        return origin
+
+    def task_id(self, number: int, origin: int | None = None) -> str:
+        """Task ``number``'s id (``origin``: its store index when known, -1 placed)."""
+        origin = self._origin(number) if origin is None else origin
+        return f"{PLACED}{number}" if origin < 0 else self.store.tasks.ids[origin]
 
     def task_number(self, task_id) -> int | None:
         """The number of a live task given by its id (or its number), else None."""
