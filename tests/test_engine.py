@@ -216,7 +216,9 @@ def test_every_kernel_build_this_cpu_can_run_matches_the_reference():
     texts = [case["expression"] for path in (Path(__file__).parent / "conformance").glob("*.json")
              for case in json.loads(path.read_text())["cases"] if "matches" in case]
     for text in texts[::3] + ["attribute:ecs.instance-type =~ 'm5.*|c5.*' and runningTasksCount in [1, 3, 5, 7, 9, 11]",
-                              "agentVersion >= 1.70 and registeredAt > 2024-06-01 or task:group != service:web"]:
+                              "agentVersion >= 1.70 and registeredAt > 2024-06-01 or task:group != service:web",
+                              "attribute:flavor exists", "attribute:flavor !exists",     # presence spread 32 rows a step
+                              "attribute:flavor !exists and attribute:stack exists or attribute:flavor exists"]:
         predicate = placement.compile(text, max_length=10_000)
         expected = predicate.evaluate(fleet, backend="reference")
         for build in builds:
