@@ -1,6 +1,8 @@
 """Placement: request parsing, the Placer API, and the `placement place` command."""
 import json
+import re
 
+import numpy as np
 import pytest
 
 from placement import Fleet, InputError
@@ -91,6 +93,13 @@ def test_placed_tasks_have_ids_and_stop_frees_exactly_what_each_took(fleet):
         placer.stop(["placed-0"])
     with pytest.raises(InputError, match="no running task"):
         placer.stop(["nope"])
+    with pytest.raises(InputError) as caught:                                   # the bad one, not the one before
+        placer.stop(np.array([1, 0]))
+    assert re.search(r"no running task (np\.int64\()?0\)? on", str(caught.value))
+    assert placer.state.c.alive(1)                                              # all or none
+    with pytest.raises(InputError, match="no running task 'placed-1' on this placer \\(or named twice\\)"):
+        placer.stop(["placed-1", "placed-1"])
+    placer.stop(["placed-1"])
 
 
 def test_the_same_seed_gives_the_same_random_placements(fleet):
