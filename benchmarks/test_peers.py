@@ -2,21 +2,21 @@
 
 ``placement bench`` checks the benchmark workloads at full size; this checks every operator,
 the absent rule, value-less attributes, attributes no instance has and ``task:group``'s set
-semantics on a small fleet, so a peer cannot be fast by being wrong. Needs the ``bench`` (or ``peers``) extra.
+semantics on a small fleet, so a peer cannot be fast by being wrong. Needs the ``bench`` (or ``peers``)
+extra, which the ``test`` extra includes.
 """
 from __future__ import annotations
 
+import duckdb  # noqa: F401    the peers, imported here: a missing one fails, never skips
 import numpy as np
+import pandas  # noqa: F401
+import polars  # noqa: F401
+import pyarrow  # noqa: F401
 import pytest
 
 import placement
 from placement.bench import peers
 from placement.bench.workloads import WORKLOADS, scaled_arrow, scaled_fleet
-
-pytest.importorskip("pandas")
-pytest.importorskip("polars")
-pytest.importorskip("duckdb")
-pytest.importorskip("pyarrow")
 
 ROWS = 5_000
 SEMANTICS = (

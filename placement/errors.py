@@ -2,12 +2,15 @@
 
 Every error that user input can cause is a ``PlacementError``: it carries the source text, the
 span(s) it is about, a message and a hint, as data. Nothing else in the package formats carets.
+``made_folder`` and ``write_text`` turn an output's OS errors into one ``InputError`` (here, so
+that the commands and ``placement.dask`` share them without importing each other).
 """
 from __future__ import annotations
 
 import re
 import reprlib
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,26 @@ def preview(value) -> str:
     hostile input)."""
     text = _PREVIEW.repr(value)
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def made_folder(path) -> Path:
+    """An output folder, made now: one that cannot be written is said before a run, not after it."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot write to {str(path)!r}: {error.strerror}") from None
+    return folder
+
+
+def write_text(path, text: str) -> Path:
+    """``path.write_text(text)``, with an OS error (full disk, a folder in the way) an InputError."""
+    path = Path(path)
+    try:
+        path.write_text(text)
+    except OSError as error:
+        raise InputError(f"cannot write {str(path)!r}: {error.strerror}") from None
+    return path
 
 
 def render_problem(label: str, problem: Problem, source: str | None) -> str:

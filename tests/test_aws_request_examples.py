@@ -4,13 +4,12 @@ and the committed key table equals what botocore 1.44.8's ECS model gives."""
 import json
 from pathlib import Path
 
+import botocore                                  # the test extra pins botocore 1.44.8
 import pytest
 
 from placement.errors import InputError
 from placement.place import ecs_model
 from placement.place.requests import TaskRequest, ecs_service_default, resolve_request
-
-botocore = pytest.importorskip("botocore")
 
 EXAMPLES_FILE = Path(botocore.__file__).parent / "data" / "ecs" / "2014-11-13" / "examples-1.json"
 REALWORLD = json.loads((Path(__file__).parent / "realworld" / "aws_cli_requests.json").read_text())["cases"]

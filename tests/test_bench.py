@@ -32,6 +32,15 @@ SECTIONS = {"machine", "evaluation", "placement", "simulation", "agreement", "sk
 PEERS = {"numpy", "pandas", "polars 2t", "duckdb 1t", "pyarrow 1t"}
 
 
+
+def test_a_slower_workload_says_the_placement_time_its_ratio_used():
+    """The ratio sets a peer against placement's faster form (bits here), so the line does too."""
+    ms = {evaluation.PLACEMENT: 4.0, evaluation.PLACEMENT_BITS: 2.0, "numpy": 1.5, evaluation.FLOOR: 0.5,
+          evaluation.BIND_RUN: 5.0}
+    entry = {"methods": list(ms), "rows": 100, "rounds": 1, "label": "100", "setupMs": {}, "singleThreadPeers": [],
+             "workloads": {"w": {"selects": 0.5, "ms": ms, "plan": "a plan"}}}
+    assert render.evaluation_section(entry).listing[0] == "w: numpy 1.500 ms < placement 2.000 ms; plan:"
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     """``placement bench --quick --out DIR``, as a newcomer runs it: (exit code, stdout, DIR)."""

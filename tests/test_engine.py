@@ -21,6 +21,20 @@ def fleet():
     return Fleet.from_ecs(DOC, TASKS)
 
 
+
+def test_a_constant_narrowed_test_builds_no_buckets(monkeypatch):
+    """A test of registeredAt that holds everywhere binds as a constant before its buckets
+    (a pass over the column) are made."""
+    from placement.engine import bind
+    from placement.fleet import columns as columns_module
+    from placement.lang import intervals
+    predicate = placement.compile("registeredAt >= 2024-01-01")
+    monkeypatch.setattr(columns_module, "BUCKETS_FROM", 0)
+    monkeypatch.setattr(bind.intervals, "of", lambda expr: intervals.EVERYTHING)      # what binds to const
+    fleet = placement.demo(20, 1)
+    assert predicate.evaluate(fleet).all()
+    assert fleet.columns.__dict__.get("_narrowed", {}) == {}
+
 def test_evaluate_defaults_to_the_compiled_backend_and_matches_the_reference(fleet):
     predicate = placement.compile("attribute:zone in [a, b] and not(task:group == service:web)")
     assert fleet.ids(predicate.evaluate(fleet)) == ["ci-0", "ci-3", "ci-7"]

@@ -251,6 +251,7 @@ def test_concurrent_readers_build_one_index_each_whole():
         thread.start()
     for thread in threads:
         thread.join(20)
+        assert not thread.is_alive()                 # finished, not timed out (its asserts then ran)
     assert not errors and len(fleet.store._position) == 20_000
 
 
@@ -371,6 +372,27 @@ def test_stop_task_takes_the_most_recent_matching_ones_first():
     fleet.stop_tasks([c[0], a[0]])
     assert table.on_row(row) == [] and table.row_counts(row) == {}
     assert [table.ids[t] for t in table.on_row(fleet.store.position["ci-1"])] == d
+
+
+def test_stopping_no_tasks_changes_nothing():
+    fleet = Fleet.from_ecs([_instance("ci-0")])
+    fleet.start_task("ci-0", "g", 3)
+    record = fleet[0]
+    fleet.stop_task("ci-0", "g", 0)
+    assert fleet[0] is record and fleet[0].task_groups == {"g": 3}      # the kept record: nothing changed
+    with pytest.raises(InputError):
+        fleet.stop_task("ci-nope", "g", 0)
+
+
+def test_a_made_up_task_id_is_fresh_when_a_given_taskarn_is_spelt_like_one():
+    tasks = [{"taskArn": id_, "group": "g", "desiredStatus": "RUNNING", "containerInstanceArn": "ci-0",
+              "cpu": "0", "memory": "0"} for id_ in ("task-2", "task-2-1")]
+    fleet = Fleet.from_ecs([_instance("ci-0")], tasks)
+    assert fleet.start_task("ci-0", "g") == ["task-2-2"]                # task 2, whose task-2 was given
+    assert fleet.start_task("ci-0", "g", 2) == ["task-3", "task-4"]
+    assert fleet[0].task_groups == {"g": 5}
+    table = TaskTable()
+    assert [table.ids[t] for t in _add(table, [None, "task-0"])] == ["task-0-1", "task-0"]   # given in the batch
 
 
 def test_indexes_are_kept_not_rebuilt_by_each_event():

@@ -564,6 +564,11 @@ PLACE = SIZELESS + ["--cpu", "1", "--memory", "1"]
     (["scale-in", "--demo", "5", "--group", "g", "--count", "-1"], "argument --count: must not be negative"),
     (["scale-in", "--demo", "5", "--group", "g", "--count", "1", "--seed", "-1"], "argument --seed"),
     (["explain", "attribute:a exists", "--demo", "5", "--instance", "\udcff"], "argument --instance"),
+    (["bench", "--jobs", "257"], "argument --jobs: takes 1 to 256 worker processes, got 257"),   # MAX_JOBS
+    (["simulate", "web-rollout", "--jobs", "257"], "argument --jobs: takes 1 to 256 worker processes, got 257"),
+    (["simulate", "web-rollout", "--jobs", "0"], "argument --jobs: takes 1 to 256 worker processes, got 0"),
+    (["bench", "--jobs", "2", "--runs", "0"], "argument --runs: takes 1 to 10,000 runs, got 0"),
+    (["bench", "--jobs", "2", "--runs", "10001"], "argument --runs: takes 1 to 10,000 runs, got 10001"),
 ])
 def test_bad_flags_are_usage_errors_that_exit_2(capsys, argv, fragment):
     assert main(argv) == 2

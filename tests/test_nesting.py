@@ -279,19 +279,21 @@ def test_the_deep_json_writer_writes_what_json_dumps_writes():
     from placement.cli.render import _dumps_deep
     for document in ({"a": [1, 2.5, {"b": None, "c": 'x"y\u00e9'}], "d": True, "e": [], "f": {}}, [], {}, "x", [[[]]]):
         assert _dumps_deep(document) == json.dumps(document)
+    keys = {True: 1, False: 2, None: 3, 7: 4, 2.5: 5, 1e300: 6, float("inf"): 7, "s": 8}     # json's key text
+    assert _dumps_deep(keys) == json.dumps(keys) and _dumps_deep([keys]) == json.dumps([keys])
 
 
 def test_the_kernel_runs_25000_levels_without_recursion():
     """Alternating and / or / not that no simplification flattens, 25,000 levels: the kernel's
     explicit stack (the recursive one overflowed at 15-20,000), in one thread and two, and its
     trace mode, against the reference."""
-    from dataclasses import replace
+    from tests.property.strategies import copied
     predicate = placement.compile(mixed(25_000), max_length=10 ** 7)
     small = placement.demo(6, 3)
     reference = predicate.evaluate(small, backend="reference")
     assert (predicate.evaluate(small) == reference).all()
     rows = [i % len(small) for i in range(70_000)]                 # 18 blocks, each row a copy of one of the six
-    big = Fleet(replace(small.columns.take(rows), arns=tuple(f"ci-{i}" for i in range(len(rows)))))
+    big = copied(small, len(rows))
     assert (predicate.evaluate(big) == reference[rows]).all()
     assert (predicate.evaluate(big, threads=2) == reference[rows]).all()
     assert predicate.explain(small).tree.count == int(reference.sum())

@@ -102,6 +102,16 @@ def test_placed_tasks_have_ids_and_stop_frees_exactly_what_each_took(fleet):
     placer.stop(["placed-1"])
 
 
+def test_stop_names_a_bad_task_given_as_a_set_or_generator(fleet):
+    placer = Placer(fleet)
+    placer.place(1, 0, 0, group="g", seed=1)
+    with pytest.raises(InputError, match="no running task 12345 on this placer"):
+        placer.stop({12345})
+    with pytest.raises(InputError, match="no running task 'placed-0' on this placer \\(or named twice\\)"):
+        placer.stop(t for t in ["placed-0", "placed-0"])
+    assert placer.state.c.alive(0)
+
+
 def test_the_same_seed_gives_the_same_random_placements(fleet):
     a = Placer(fleet).place(10, 0, 0, group="g", seed=42)
     b = Placer(fleet).place(10, 0, 0, group="g", seed=42)

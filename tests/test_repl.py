@@ -5,9 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
-pytest.importorskip("prompt_toolkit")
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prompt_toolkit.document import Document

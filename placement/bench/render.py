@@ -144,7 +144,7 @@ def evaluation_section(entry: dict) -> Section:
         rows.append((name, best, ratio(times), single or "-", ratio(single_times) if single else "-",
                      ratio(ms[best] / ours), ratio(ours / ms[FLOOR]), ratio(ms[BIND_RUN] / ours)))
         if times < 1:
-            slower += [f"{name}: {best} {ms[best]:.3f} ms < placement {ours:.3f} ms; plan:",
+            slower += [f"{name}: {best} {ms[best]:.3f} ms < placement {placement_ms(ms):.3f} ms; plan:",
                        *("    " + line for line in w["plan"].splitlines())]
     ratios = Table(("workload", "best peer", "best peer / placement", "best 1-thread peer",
                     "best 1-thread peer / placement", "best peer / placement bool", "placement bool / floor",

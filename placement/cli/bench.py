@@ -11,17 +11,17 @@ import datetime
 import re
 import shlex
 import time
-from pathlib import Path
 
-from placement.cli.common import add_json, load_fleet
+from placement.cli.common import add_json, count, jobs, load_fleet
 from placement.cli.render import emit, progress, table
-from placement.errors import InputError
+from placement.errors import InputError, made_folder, write_text
 
 USAGE = ("placement bench [--quick] [--scenario NAME]... [--sizes 10k,100k,1M] [--fleet FILE [--tasks FILE]]\n"
          "                       [--out DIR] [--compare OLD.json] [--json]\n"
          "       placement bench (--dask ADDRESS | --jobs N) [--runs N] [--scenario NAME] [--quick] [--out DIR] [--json]")
 DEFAULT_SIZES, QUICK_SIZES = "10k,100k,1M", "10k"
 MAX_SIZE = 10_000_000
+MAX_RUNS = 10_000            # runs of the Dask benchmark's sweep (--runs)
 TRACE_TASKS, QUICK_TRACE_TASKS = 50_000, 5_000
 EVALUATION_QUICK_ROUNDS = 3
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)([km]?)", re.IGNORECASE)
@@ -55,8 +55,8 @@ def add(commands) -> None:
     scale_out.add_argument("--dask", metavar="ADDRESS",
                            help="benchmark the Dask backend on the cluster at ADDRESS instead: a sweep's throughput, "
                                 "the overhead per run and per partition, placement over partitions")
-    scale_out.add_argument("--jobs", type=_jobs, metavar="N", help="the same on a local Dask cluster of N processes")
-    command.add_argument("--runs", type=_jobs, metavar="N",
+    scale_out.add_argument("--jobs", type=jobs, metavar="N", help="the same on a local Dask cluster of N processes")
+    command.add_argument("--runs", type=_runs, metavar="N",
                          help="runs of the sweep with --dask / --jobs (default 20; seeds 0 to N-1)")
     # -- end of the Dask backend's benchmark --
     add_json(command)
@@ -140,11 +140,11 @@ def run(args) -> int:
 
 # -- the Dask backend's benchmark ----------------------------------------------------------------
 
-def _jobs(text: str) -> int:
-    from placement.cli.common import count
+def _runs(text: str) -> int:
+    """An argparse type: the sweep's runs, 1 to MAX_RUNS."""
     value = count(text)
-    if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"takes 1 to 10,000, got {value}")
+    if not 1 <= value <= MAX_RUNS:
+        raise argparse.ArgumentTypeError(f"takes 1 to {MAX_RUNS:,} runs, got {value}")
     return value
 
 
@@ -165,8 +165,8 @@ def run_dask(args) -> int:
     lines = [f"# Dask backend on {results['workers']} worker(s)", "", *dask_bench.markdown_rows([results])]
     if out is not None:
         import json
-        (out / "dask.json").write_text(json.dumps(results, indent=2) + "\n")
-        (out / "dask.md").write_text("\n".join(lines))
+        write_text(out / "dask.json", json.dumps(results, indent=2) + "\n")
+        write_text(out / "dask.md", "\n".join(lines))
     if args.json:
         emit(results)
     else:
@@ -191,16 +191,6 @@ def fleet_sources(args, skipped: dict[str, str]):
     if args.fleet == "-":
         skipped[POLARS_SUBPROCESS] = "the fleet came from standard input, which a subprocess cannot read"
     return [len(own)], lambda n: own, lambda n: own.to_arrow
-
-
-def made_folder(path: str) -> Path:
-    """``--out``, made now: a folder that cannot be written is said before the run, not after it."""
-    folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"cannot write to {path!r}: {error.strerror}") from None
-    return folder
 
 
 def polars_argv_for(args, size: int) -> list[str]:

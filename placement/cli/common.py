@@ -58,6 +58,16 @@ def threads(text: str) -> int:
     return value
 
 
+def jobs(text: str) -> int:
+    """An argparse type: local Dask worker processes, 1 to the MAX_JOBS that ``connect`` starts
+    (``--jobs`` of simulate and bench)."""
+    from placement.dask.cluster import MAX_JOBS     # here: placement.dask is imported only when used
+    value = count(text)
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"takes 1 to {MAX_JOBS} worker processes, got {value}")
+    return value
+
+
 def seed(text: str) -> int:
     """An argparse type: a seed of random draws, 0 to 2^64 - 1 (the ranker draws with 64 bits)."""
     value = count(text)

@@ -59,7 +59,7 @@ def _dumps_deep(document) -> str:
         frame[2] = False
         if closing == "}":
             key, item = item
-            parts.append(json.dumps(key if isinstance(key, str) else str(key)) + ": ")
+            parts.append(json.dumps({key: 0})[1:-2])      # the key as json writes it: True is "true"
         if isinstance(item, dict):
             parts.append("{")
             stack.append(["}", iter(item.items()), True])

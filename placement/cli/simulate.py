@@ -10,7 +10,6 @@ otherwise, 2 on bad input.
 """
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import sys
@@ -18,7 +17,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from placement.cli.common import add_fleet_source, add_json, load_fleet, seed
+from placement.cli.common import add_fleet_source, add_json, jobs, load_fleet, seed
 from placement.cli.render import (emit, fleet_warnings_json, plural, print_fleet_warnings, progress,
                                   progress_bar, table)
 from placement.errors import InputError
@@ -72,7 +71,7 @@ def add(commands) -> None:
                            help="run a sweep's runs (or a scenario's runs: as written and each variant) on the Dask "
                                 "cluster at ADDRESS (tcp://host:8786, or a scheduler file .json); needs "
                                 "'placement[dask]'")
-    scale_out.add_argument("--jobs", type=jobs_count, metavar="N",
+    scale_out.add_argument("--jobs", type=jobs, metavar="N",
                            help="the same on a local Dask cluster of N worker processes")
     # -- end of sweeps and Dask --
     add_json(command)
@@ -200,15 +199,6 @@ def print_summary(reports: list[dict], file=None) -> None:
 
 
 # -- sweeps and Dask (placement.dask.sweep) ---------------------------------------------------
-
-def jobs_count(text: str) -> int:
-    """An argparse type: a number of local worker processes, 1 to 256."""
-    from placement.cli.common import count
-    value = count(text)
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"takes 1 to 256 worker processes, got {value}")
-    return value
-
 
 def _is_sweep(name: str) -> bool:
     from placement.dask.sweep import is_sweep_file

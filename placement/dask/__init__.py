@@ -1,9 +1,11 @@
 """The scale-out backend on Dask: partitioned fleets, placement over partitions, simulation sweeps.
 
 An optional extra (``pip install 'placement[dask]'``: ``dask[dataframe,distributed]`` and
-pyarrow). Nothing else in ``placement`` imports this package, and this package imports dask
-only when one of its functions runs, so ``placement.dask.sweep`` can read a sweep file (and
-``placement simulate SWEEP.yaml`` run it in-process) without dask installed.
+pyarrow). The rest of ``placement`` imports this package only lazily, from the commands that
+use it (``placement simulate``, to tell and run sweep files; ``--dask`` / ``--jobs`` of simulate
+and bench), and this package imports dask only when one of its functions runs, so
+``placement.dask.sweep`` can read a sweep file (and ``placement simulate SWEEP.yaml`` run it
+in-process) without dask installed.
 
 - ``placement.dask.frame``: ``evaluate`` / ``count`` / ``explain`` / ``select`` over a
   ``dask.dataframe`` fleet with one column per subject (the ``Fleet.from_arrow`` layout),

@@ -38,12 +38,15 @@ def _best(function, rounds: int = 3) -> tuple[float, object]:
 def measure(client=None, *, address: str | None = None, jobs: int | None = None, runs: int = 20,
             scenario: str = DEFAULT_SCENARIO, quick: bool = False, partitions: int = 16, rows: int = 32_000,
             tasks: int = 200) -> dict:
+    """The three figures on ``client`` (or a client of ``address`` / ``jobs`` local processes);
+    with ``jobs``, that many workers are waited for first (a local cluster's may still be registering)."""
     if client is None:
         with connect(address, jobs) as connected:
-            return measure(connected, runs=runs, scenario=scenario, quick=quick, partitions=partitions,
-                           rows=rows, tasks=tasks)
+            return measure(connected, jobs=jobs, runs=runs, scenario=scenario, quick=quick,
+                           partitions=partitions, rows=rows, tasks=tasks)
+    if jobs is not None:                     # the workers asked for, registered before the first timing
+        client.wait_for_workers(jobs)
     workers = len(client.scheduler_info()["workers"])
-    client.wait_for_workers(workers)
     return {"workers": workers, "threadsPerWorker": sorted({w["nthreads"] for w in
                                                              client.scheduler_info()["workers"].values()}),
             "sweep": sweep_figures(client, workers, runs, scenario, quick),

@@ -54,7 +54,8 @@ def worker_predicate(canonical: str) -> Predicate:
     """The predicate of ``canonical`` text, compiled once in this process."""
     found = _PREDICATES.get(canonical)
     if found is not None:
-        _STATS["hits"] += 1
+        with _LOCK:                             # += on the dict is not atomic across threads
+            _STATS["hits"] += 1
         return found
     predicate = compile(canonical, max_length=max(DEFAULT_MAX_LENGTH, len(canonical)))
     with _LOCK:

@@ -54,7 +54,8 @@ from placement.dask.frame import _frame, partition_table
 from placement.errors import InputError
 from placement.fleet.model import Fleet
 from placement.place.placer import Placer
-from placement.place.requests import Binpack, DistinctInstance, MemberOf, Random, Spread, check_request
+from placement.place.requests import (Binpack, Demand, DistinctInstance, MemberOf, Random, Spread, check_request,
+                                      listed, task_count)
 from placement.values import ABSENT, VALUELESS
 
 _BASES: collections.OrderedDict = collections.OrderedDict()     # (session, partition) -> Columns
@@ -190,28 +191,30 @@ class PartitionedPlacement:
 
 
 def _checked(count, cpu, memory, gpu, ports, group, constraints, strategies, per_bucket) -> _Request:
-    for name, value in (("count", count), ("cpu", cpu), ("memory", memory), ("gpu", gpu)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InputError(f"{name} must be a non-negative integer, got {value!r}")
+    """The request as the local placer checks it (the same bounds, None ports as none), plus
+    what placement over partitions cannot do exactly."""
+    count = task_count(count)
+    demand = Demand(cpu, memory, gpu, () if ports is None else listed(ports, "ports"))
     if not isinstance(group, str) or not group:
         raise InputError("a task needs a group (e.g. service:web or family:batch)")
-    if strategies is None or isinstance(strategies, (str, bytes)) or not list(strategies):
+    strategies = () if strategies is None or isinstance(strategies, (str, bytes)) else listed(strategies, "strategies")
+    if not strategies:
         raise InputError("placement over partitions needs its strategies (binpack and spread), "
                          "e.g. ecs_service_default()")
-    strategies, constraints = tuple(strategies), tuple(constraints)
-    check_request(list(constraints), list(strategies))
+    constraints = listed(constraints, "constraints")
+    check_request(constraints, strategies)
     if any(isinstance(s, Random) for s in strategies):
         raise InputError("random does not go with placement over partitions: its draw ranges over the whole "
                          "fleet's candidates (a round trip per draw); use binpack or spread, or the local Placer")
     if any(not isinstance(c, (MemberOf, DistinctInstance)) for c in constraints):
         raise InputError("constraints are memberOf and distinctInstance")
-    ports = tuple(ports)
-    if any(not isinstance(p, int) or isinstance(p, bool) or not 0 < p < 65536 for p in ports):
+    ports = demand.ports
+    if 0 in ports:
         raise InputError("placement over partitions takes static host ports (1 to 65535); a dynamic port (0) "
                          "is assigned by the local Placer")
     if per_bucket is not None and (not isinstance(per_bucket, int) or isinstance(per_bucket, bool) or per_bucket < 1):
         raise InputError(f"per_bucket must be a positive integer or None, got {per_bucket!r}")
-    return _Request(cpu, memory, gpu, ports, group, constraints, strategies)
+    return _Request(demand.cpu, demand.memory, demand.gpu, ports, group, constraints, strategies)
 
 
 def place(ddf, *, count: int = 1, cpu: int = 0, memory: int = 0, gpu: int = 0, ports=(), group: str,

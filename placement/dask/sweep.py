@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from placement.errors import InputError, PlacementError
+from placement.errors import InputError, PlacementError, made_folder, write_text
 from placement.simulate.scenario import read_document
 
 SWEEP_FILES = (".yaml", ".yml", ".json")
@@ -199,7 +199,7 @@ def _set(document: dict, path: str, value, where: str) -> None:
             elif isinstance(node, list):
                 if part == "*":
                     items = list(node)
-                elif part.isdigit():
+                elif part.isascii() and part.isdigit():     # not "²", which int() refuses
                     if int(part) >= len(node):
                         raise InputError(f"{where}: item {part} is past the end of a list of {len(node)}")
                     items = [node[int(part)]]
@@ -394,16 +394,13 @@ def markdown(result: SweepResult, plot: str | None) -> str:
 
 def write(result: SweepResult, out_dir) -> list[Path]:
     """results.json, sweep.png (with matplotlib) and report.md in ``out_dir``; the paths written."""
-    folder = Path(out_dir)
+    folder = made_folder(out_dir)
+    results = write_text(folder / "results.json", json.dumps(result.to_json(), indent=2, default=str) + "\n")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        plot = _plot(result, folder / "sweep.png")
     except OSError as error:
-        raise InputError(f"cannot write to {str(out_dir)!r}: {error.strerror}") from None
-    results = folder / "results.json"
-    results.write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n")
-    plot = _plot(result, folder / "sweep.png")
-    report = folder / "report.md"
-    report.write_text(markdown(result, plot.name if plot else None))
+        raise InputError(f"cannot write {str(folder / 'sweep.png')!r}: {error.strerror}") from None
+    report = write_text(folder / "report.md", markdown(result, plot.name if plot else None))
     return [results, *([plot] if plot else []), report]
 
 

@@ -184,9 +184,11 @@ def _narrowed_spec(node: ColumnTest, columns: Columns, specs: list):
     are checked against the int64 value, which the kernel skips for blocks with none of them.
     Appends the operands to ``specs`` (after this node's slot, as preorder needs)."""
     spec, note = _numeric_spec(node, columns)
+    if spec[0] != NodeKind.NODE_RANGES:           # a constant: no buckets (a pass over the column) for it
+        return spec, note
     name = NARROWED[node.field.kind]
     buckets = columns.narrowed(name)
-    if spec[0] != NodeKind.NODE_RANGES or buckets is None:
+    if buckets is None:
         return spec, note
     lo, span, invert = spec[5].tolist(), spec[6].tolist(), spec[2]
     runs = [(_signed(a), _signed(a) + b) for a, b in zip(lo, span)]

@@ -122,11 +122,13 @@ class DictionaryColumn:
 
     def presence(self) -> np.ndarray:
         """Where each row has a value or is value-less, as bits (``packed_presence``): what
-        ``exists`` reads. A snapshot of a fleet's store shares the bitmap the store keeps."""
+        ``exists`` reads. A snapshot of a fleet's store shares the bitmap the store keeps while
+        the store's codes are still the buffer the snapshot views (read late, after a compaction
+        or a resize replaced it, that bitmap is of other rows: then its own)."""
         cached = self.__dict__.get("_presence")
         if cached is None:
-            source = self.__dict__.get("_presence_source")
-            cached = (source.presence()[:(len(self.codes) + 7) // 8] if source is not None
+            store, codes = self.__dict__.get("_presence_source") or (None, None)
+            cached = (store.presence()[:(len(self.codes) + 7) // 8] if store is not None and store.codes is codes
                       else packed_presence(self.codes, self.absent_code))
             self.__dict__["_presence"] = cached
         return cached

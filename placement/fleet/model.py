@@ -380,6 +380,8 @@ class Fleet(Sequence[Instance]):
         lock.acquire_write()
         try:
             row = self._row(arn)
+            if count == 0:                                # nothing to stop: no walk, no change
+                return
             table = self._store.tasks
             given = [(table.cpu, cpu), (table.memory, memory), (table.gpu, gpu)]
 

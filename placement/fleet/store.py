@@ -92,10 +92,6 @@ class GrowingCodes:
 
     def code(self, value) -> int:
         """The code of ``value`` (``ABSENT``, ``VALUELESS`` or a value), adding a new value."""
-        if value is ABSENT:
-            return self.absent_code
-        if value is VALUELESS:
-            return self.absent_code + 1
         code = self.find(value)
         if code is None:
             code = len(self.values) + 2
@@ -114,6 +110,10 @@ class GrowingCodes:
             return self.absent_code
         if value is VALUELESS:
             return self.absent_code + 1
+        return self._value_code(value)
+
+    def _value_code(self, value) -> int | None:
+        """``find`` for a value (not ABSENT or VALUELESS): the part each kind of column does its way."""
         if self._lookup is None:
             self._lookup = {v: c for v, c in zip(self.values, self.column(0).value_codes.tolist())}
         return self._lookup.get(value)
@@ -139,7 +139,7 @@ class GrowingCodes:
         if not isinstance(rows, int):
             return DictionaryColumn(self.codes[rows], self._frozen, self.absent_code)
         column = DictionaryColumn(self.codes[:rows], self._frozen, self.absent_code)
-        column.__dict__["_presence_source"] = self      # the kept bitmap, not a new one per snapshot
+        column.__dict__["_presence_source"] = (self, self.codes)    # the kept bitmap, while of these codes
         return column
 
     def resize(self, capacity: int, keep=None) -> None:
@@ -167,11 +167,7 @@ class GrowingStringCodes(GrowingCodes):
         super().__init__(column, capacity, changes, StringBuffer(column.dictionary))
         self._later: dict[str, int] | None = None
 
-    def find(self, value) -> int | None:
-        if value is ABSENT:
-            return self.absent_code
-        if value is VALUELESS:
-            return self.absent_code + 1
+    def _value_code(self, value) -> int | None:
         if not isinstance(value, str):
             return None
         values, sorted_part = self.values, self.absent_code
@@ -376,9 +372,7 @@ class TaskTable:
         """Append tasks (one entry of each argument per task); returns their indices."""
         first, count = self.size, len(ids)
         stop = first + count
-        made_up = ids if isinstance(ids, StringColumn) else \
-            [f"task-{first + k}" if task_id is None else task_id for k, task_id in enumerate(ids)] \
-            if None in ids else list(ids)
+        made_up = ids if isinstance(ids, StringColumn) else self._made_up(ids, first) if None in ids else list(ids)
         texts = None
         if first == 0 and count > LAZY_AFTER:
             self._index = None                  # a fleet's first tasks: indexed (and checked) on first use
@@ -422,13 +416,29 @@ class TaskTable:
         self.version += 1
         return range(first, stop)
 
+    def _made_up(self, ids: list, first: int) -> list[str]:
+        """The ids, with ``task-<t>`` for each None: fresh (a suffix until unused), since a given
+        taskArn may already be spelt so."""
+        taken = self.index if first else ()           # an empty table has no ids yet
+        given = {task_id for task_id in ids if task_id is not None}
+        out = []
+        for k, task_id in enumerate(ids):
+            if task_id is None:
+                task_id = stem = f"task-{first + k}"
+                j = 1
+                while task_id in taken or task_id in given:
+                    task_id, j = f"{stem}-{j}", j + 1
+                given.add(task_id)
+            out.append(task_id)
+        return out
+
     def add_one(self, row: int, group: str, cpu: int, memory: int, gpu: int, ports: frozenset[int]) -> range:
         """``add`` for one task with a made-up id (what start_task does most)."""
         t = self.size
         if t == len(self.rows):
             self._grow(t + t // 4 + 16)
         task_id = f"task-{t}"
-        if not self.index.add_new(t, task_id):      # filed now (a given id took it: refused by add)
+        if not self.index.add_new(t, task_id):      # filed now (a given id took it: add makes a fresh one)
             return self.add([None], [row], [group], [cpu], [memory], [gpu], [ports])
         code = self.name_code.get(group)
         if code is None:
@@ -467,17 +477,17 @@ class TaskTable:
     def latest(self, row: int, group: str, count: int, match) -> list[int]:
         """The ``count`` most recent live tasks of ``group`` on ``row`` for which ``match`` holds."""
         code = self.name_code.get(group, -1)
-        if code < 0:
+        if code < 0 or count <= 0:
             return []
         links = self._built()
         codes, older = self.group, links._older
         task = links._head[row] if row < len(links._head) else -1
         out: list[int] = []
-        while task >= 0 and (count <= 0 or len(out) < count):    # newest first, no further than needed
+        while task >= 0 and len(out) < count:             # newest first, no further than needed
             if codes[task] == code and match(task):
                 out.append(task)
             task = older[task]
-        return out[:count]
+        return out
 
     def remap(self, old_to_new: np.ndarray) -> None:
         """Rows renumbered by a compaction (dead rows' tasks are dead already)."""

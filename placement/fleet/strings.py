@@ -89,6 +89,15 @@ def _views(codes: np.ndarray, offsets: np.ndarray, data: np.ndarray) -> tuple:
     return memoryview(codes), memoryview(offsets), memoryview(data)
 
 
+def _views_of(strings) -> tuple:
+    """``_views`` of a StringColumn or StringBuffer, made on first read and kept (a buffer drops
+    them when its arrays change)."""
+    views = strings._views
+    if views is None:
+        views = strings._views = _views(strings.codes, strings.offsets, strings.data)
+    return views
+
+
 def _row(heads, kinds, views, i: int) -> str:
     code, start, stop = views[0][i], views[1][i], views[1][i + 1]
     kind = kinds[code]
@@ -184,10 +193,7 @@ class StringColumn(Sequence):
         return len(self.codes)
 
     def _row(self, i: int) -> str:
-        views = self._views
-        if views is None:
-            views = self._views = _views(self.codes, self.offsets, self.data)
-        return _row(self.heads, self.kinds, views, i)
+        return _row(self.heads, self.kinds, _views_of(self), i)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -439,10 +445,7 @@ class StringBuffer:
             i += self.size
         if not 0 <= i < self.size:
             raise IndexError("string buffer index out of range")
-        views = self._views
-        if views is None:
-            views = self._views = _views(self.codes, self.offsets, self.data)
-        return _row(self.heads, self.kinds, views, i)
+        return _row(self.heads, self.kinds, _views_of(self), i)
 
     def __iter__(self):
         return iter(self._column(self.size))
@@ -645,9 +648,7 @@ class StringIndex:
             if row >= 0:
                 if hashes[row] == h:                  # ``_holds``, inline: the hot path
                     strings = self.strings
-                    views = strings._views
-                    if views is None:
-                        views = strings._views = _views(strings.codes, strings.offsets, strings.data)
+                    views = strings._views or _views_of(strings)      # no call once made
                     if _row(strings.heads, strings.kinds, views, row) == text:
                         return row
             elif row == _EMPTY:
@@ -659,10 +660,7 @@ class StringIndex:
     def _holds(self, row: int, text: str) -> bool:
         """Whether ``row`` of the buffer is ``text`` (decoded and compared: exact)."""
         strings = self.strings
-        views = strings._views
-        if views is None:
-            views = strings._views = _views(strings.codes, strings.offsets, strings.data)
-        return _row(strings.heads, strings.kinds, views, row) == text
+        return _row(strings.heads, strings.kinds, _views_of(strings), row) == text
 
     def get(self, text, default=None):
         row = self.find(text)

@@ -40,7 +40,7 @@ from placement.place.indexes import Indexes
 from placement.place.masks import Masks, reads_placed_state
 from placement.place.ports import DEFAULT_EPHEMERAL, ephemeral_range
 from placement.place.reasons import reasons
-from placement.place.requests import MAX_AMOUNT, MAX_TASKS, Demand, MemberOf, Random, check_request
+from placement.place.requests import MAX_AMOUNT, MAX_TASKS, Demand, MemberOf, Random, check_request, task_count
 from placement.place.result import BatchResult, PlacementResult
 from placement.place.scalein import select_to_stop
 from placement.place.state import Guard, PlacementState
@@ -134,8 +134,7 @@ class PreparedRequest(Request):
 
     def checked(self, count, cpu, memory, gpu, ports) -> tuple[int, tuple]:
         """The count and ports of a demand outside the fast path's plain ints, or an InputError."""
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
-            raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {count!r}")
+        count = task_count(count)
         demand = Demand(cpu, memory, gpu, () if ports is None else _listed(ports, "ports"))
         return count, demand.ports
 
@@ -343,7 +342,7 @@ class Placer:
         taskArns of the fleet's; each frees exactly what it took."""
         self.state.sync()
         if isinstance(task_ids, np.ndarray) and task_ids.dtype.kind in "iu":
-            numbers = task_ids
+            numbers = items = task_ids
         else:
             items = _listed(task_ids, "task_ids")
             numbers = [self.state.task_number(t) if type(t) is not int else t if 0 <= t < 1 << 62 else None
@@ -353,7 +352,7 @@ class Placer:
         try:
             self.state.c.stop_many(numbers)
         except KeyError as error:
-            bad = task_ids[error.args[0]]
+            bad = items[error.args[0]]        # the listed items: task_ids may be a set or generator
             raise InputError(f"no running task {bad!r} on this placer (or named twice)") from None
 
     @_exclusive

@@ -169,6 +169,13 @@ def listed(items, what: str) -> tuple:
     return tuple(items)
 
 
+def task_count(count) -> int:
+    """A call's task count: an integer up to MAX_TASKS, since result arrays are allocated up front."""
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
+        raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {preview(count)}")
+    return count
+
+
 def seed_value(seed) -> int | None:
     """A seed as the ranker draws with it: None (a fresh one), or an integer taken modulo 2^64,
     as the placer's fast path takes it; anything else is an input error before it reaches C."""
@@ -748,8 +755,7 @@ def resolve_request(request=None, task_definition=None, *, count=None, cpu=None,
     demand = Demand(cpu, memory, gpu, tuple(ports) or (defined.ports if defined else ()))
 
     count = count if count is not None else (asked.count if asked and asked.count is not None else 1)
-    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_TASKS:
-        raise InputError(f"count must be an integer from 0 to {MAX_TASKS:,}, got {preview(count)}")
+    task_count(count)
     if asked and asked.service is None and count > MAX_RUN_TASK_COUNT:
         warnings.append(f"count {count} is above ECS's limit of {MAX_RUN_TASK_COUNT} tasks per run-task call; "
                         f"placing {count} anyway (ECS would refuse the call)")

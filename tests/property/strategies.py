@@ -1,6 +1,11 @@
 """Hypothesis strategies: random well-typed expressions (as text, in every spelling) and random
-fleets (as ECS JSON) that exercise absent, value-less and case-variant values."""
+fleets (as ECS JSON) that exercise absent, value-less and case-variant values; and ``copied``,
+a small fleet grown past a kernel block."""
+from dataclasses import replace
+
 from hypothesis import strategies as st
+
+from placement import Fleet
 
 ATTRIBUTES = ["stack", "zone", "cores", "ecs.capability.x", "team"]
 STRINGS = ["prod", "PROD", "dev", "us-east-1a", "t2.micro", "t2", "green", "dark-green", "a b",
@@ -77,6 +82,13 @@ def expressions(max_leaves: int = 8):
         )
     return st.recursive(simple_expression(), extend, max_leaves=max_leaves)
 
+
+
+def copied(fleet: Fleet, copies: int) -> Fleet:
+    """``copies`` rows, row ``i`` a copy of ``fleet``'s row ``i % len(fleet)`` (ARNs ``ci-<i>``, so
+    they stay unique): answers are the small fleet's, across as many kernel blocks as wanted."""
+    rows = [i % len(fleet) for i in range(copies)]
+    return Fleet(replace(fleet.columns.take(rows), arns=tuple(f"ci-{i}" for i in range(copies))))
 
 @st.composite
 def fleets(draw, max_size: int = 8):

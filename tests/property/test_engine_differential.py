@@ -1,10 +1,10 @@
 """The compiled engine against the reference evaluator, on random expressions and fleets."""
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import placement
 from placement import Fleet
-from tests.property.strategies import expressions, fleets
+from tests.property.strategies import copied, expressions, fleets
 
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -28,11 +28,8 @@ def test_compiled_equals_reference(text, document):
 def test_compiled_equals_reference_across_blocks_and_threads(text, document, copies):
     """Fleets larger than one kernel block (4096 rows), in one thread and in two."""
     small = Fleet.from_ecs(document, document["tasks"])
-    if not len(small):
-        return
-    columns = small.columns.take([i % len(small) for i in range(copies)]) if copies > 1 else small.columns
-    from dataclasses import replace
-    fleet = Fleet(replace(columns, arns=tuple(f"ci-{i}" for i in range(len(columns)))))
+    assume(len(small))
+    fleet = copied(small, copies) if copies > 1 else small
     predicate = placement.compile(text, max_length=10_000)
     expected = predicate.evaluate(small, backend="reference")[[i % len(small) for i in range(len(fleet))]]
     for threads in (1, 2):
